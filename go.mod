@@ -1,0 +1,9 @@
+module github.com/airlock-sandbox/airlock
+
+go 1.26.0
+
+require (
+	golang.org/x/net v0.62.0
+	golang.org/x/sys v0.49.0
+	gopkg.in/yaml.v3 v3.0.1
+)
