@@ -1,0 +1,100 @@
+package sandbox
+
+import (
+	"errors"
+	"runtime"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/airlock-sandbox/airlock/internal/landlock"
+	"github.com/airlock-sandbox/airlock/internal/seccomp"
+)
+
+const hintDegraded = "run `airlock doctor`; to run without this layer anyway, pass --allow-degraded "
+
+// lockdown applies, on every thread of init, the restrictions the command
+// inherits: no_new_privs, Landlock, an empty capability set, and the seccomp
+// filter. Init holds nothing after this that the command lacks, so the
+// posture of every thread in the sandbox is the same. It returns the seccomp
+// listener fd when create-notification is on, else -1.
+func lockdown(s *Spec) (int, error) {
+	if err := allThreads(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0); err != nil {
+		return -1, fail("no_new_privs", "", "no_new_privs: %v", err)
+	}
+	if err := applyLandlock(s); err != nil {
+		return -1, err
+	}
+	if err := dropCaps(); err != nil {
+		return -1, fail("caps", "", "drop capabilities: %v", err)
+	}
+	if !s.Seccomp {
+		return -1, nil
+	}
+	prog, err := seccomp.Program(seccomp.Options{AllowUnixSockets: s.AllowUnixSockets, NotifyCreate: s.NotifyCreate})
+	if err != nil {
+		return -1, fail("seccomp", hintDegraded+"seccomp", "seccomp filter: %v", err)
+	}
+	flags := uintptr(unix.SECCOMP_FILTER_FLAG_TSYNC)
+	if s.NotifyCreate {
+		flags |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH
+	}
+	fd, err := seccomp.Install(prog, flags)
+	if err != nil {
+		return -1, fail("seccomp", hintDegraded+"seccomp", "install seccomp filter: %v", err)
+	}
+	return fd, nil
+}
+
+func applyLandlock(s *Spec) error {
+	if !s.Landlock {
+		return nil
+	}
+	rules := landlock.Rules{
+		ReadOnly:              []string{"/"},
+		ReadWrite:             append([]string{"/tmp", "/dev", "/proc"}, s.Writable...),
+		ScopeSignals:          true,
+		ScopeAbstractUnix:     true,
+		SkipDenyUnderWritable: true,
+	}
+	rules.Deny = append(rules.Deny, s.MaskDirs...)
+	rules.Deny = append(rules.Deny, s.MaskFiles...)
+	rules.Deny = append(rules.Deny, s.DenyMissing...)
+	fd, _, err := landlock.Ruleset(rules, 1)
+	if err != nil {
+		return fail("landlock", hintDegraded+"landlock", "landlock: %v", err)
+	}
+	defer unix.Close(fd)
+	if err := allThreads(unix.SYS_LANDLOCK_RESTRICT_SELF, uintptr(fd), 0, 0); err != nil {
+		return fail("landlock", hintDegraded+"landlock", "landlock_restrict_self: %v", err)
+	}
+	return nil
+}
+
+// dropCaps empties the bounding, ambient, inheritable, permitted and
+// effective sets on every thread.
+func dropCaps() error {
+	for c := 0; c <= unix.CAP_LAST_CAP; c++ {
+		err := allThreads(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(c), 0)
+		if err != nil && !errors.Is(err, unix.EINVAL) {
+			return err
+		}
+	}
+	if err := allThreads(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0); err != nil {
+		return err
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	err := allThreads(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0)
+	runtime.KeepAlive(&hdr)
+	runtime.KeepAlive(&data)
+	return err
+}
+
+func allThreads(trap, a1, a2, a3 uintptr) error {
+	if _, _, e := syscall.AllThreadsSyscall(trap, a1, a2, a3); e != 0 {
+		return e
+	}
+	return nil
+}

@@ -1,0 +1,367 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/airlock-sandbox/airlock/internal/policy"
+)
+
+// PlanInput is what Plan needs beyond the policy: facts about the invoking
+// process, passed in so the plan can be computed for tests without touching
+// the real environment.
+type PlanInput struct {
+	Argv    []string
+	HostEnv []string
+	Cwd     string
+	Home    string
+	UID     int
+	GID     int
+	// Self is the path of the running airlock binary; it is kept read-only
+	// if it lies inside a writable path.
+	Self string
+	TTY  bool
+}
+
+// PlanError is a policy that cannot be turned into a sandbox as asked.
+type PlanError struct{ Msg, Hint string }
+
+func (e *PlanError) Error() string { return e.Msg }
+
+// Plan resolves the policy against the host's filesystem into a Spec. Globs
+// are expanded, symlinks outside writable paths resolved, mandatory
+// protections found at any depth of the writable paths.
+func Plan(p *policy.Policy, in PlanInput) (*Spec, error) {
+	if len(in.Argv) == 0 {
+		return nil, &PlanError{Msg: "no command given", Hint: "airlock run -- CMD [ARGS...]"}
+	}
+	ws := p.Filesystem.Workspace
+	if ws == "" {
+		ws = in.Cwd
+	}
+	ws, err := canonicalDir(ws, in.Cwd, "workspace")
+	if err != nil {
+		return nil, err
+	}
+	ep, err := p.Expand(in.Home, ws)
+	if err != nil {
+		return nil, err
+	}
+	fsp := ep.Filesystem
+
+	s := &Spec{
+		Argv:      in.Argv,
+		HostUID:   in.UID,
+		HostGID:   in.GID,
+		Hostname:  p.Process.Hostname,
+		TTY:       in.TTY,
+		Workspace: ws,
+		Landlock:  !slices.Contains(p.AllowDegraded, policy.LayerLandlock),
+		Seccomp:   !slices.Contains(p.AllowDegraded, policy.LayerSeccomp),
+	}
+	if s.Hostname == "" {
+		s.Hostname = "airlock"
+	}
+	s.UID, s.GID = in.UID, in.GID
+	if p.Process.Root {
+		s.UID, s.GID = 0, 0
+	} else if in.UID == 0 {
+		// Invoked by root: the command still must not be root inside.
+		s.UID, s.GID = 1000, 1000
+	}
+	s.Dir = ws
+	if in.Cwd == ws || strings.HasPrefix(in.Cwd, ws+"/") {
+		s.Dir = in.Cwd
+	}
+	s.Env = BuildEnv(in.HostEnv, p.Process.Env, s.Dir)
+
+	s.Writable = []string{ws}
+	for _, w := range fsp.AllowWrite {
+		c, err := canonicalExisting(w, "allow_write")
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(s.Writable, c) {
+			s.Writable = append(s.Writable, c)
+		}
+	}
+	for _, w := range s.Writable {
+		if w == "/" {
+			return nil, &PlanError{Msg: "the whole filesystem cannot be writable", Hint: "name the directories the command must write with --allow-write"}
+		}
+	}
+
+	// Walk writable roots once for base-name deny globs and protections.
+	var globs []string
+	for _, d := range fsp.DenyRead {
+		if !strings.Contains(d, "/") {
+			globs = append(globs, d)
+		}
+	}
+	protected := p.Protected()
+	found, err := walkWritable(s.Writable, globs, protected)
+	if err != nil {
+		return nil, err
+	}
+
+	// Deny-read: explicit paths, then glob matches.
+	denied := map[string]bool{}
+	addDeny := func(path string, inWritable bool) error {
+		fi, err := os.Lstat(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if !inWritable && !underAny(path, s.Writable) {
+				denied[path] = true
+				s.DenyMissing = append(s.DenyMissing, path)
+			}
+			return nil
+		case err != nil:
+			return &PlanError{Msg: fmt.Sprintf("deny_read %s: %v", path, err), Hint: "fix the path or remove the rule"}
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			if inWritable || underAny(path, s.Writable) {
+				// A link inside a writable path is the sandbox's own; its
+				// target is masked by its own rule or is not secret.
+				return nil
+			}
+			real, err := filepath.EvalSymlinks(path)
+			if err != nil {
+				return nil // dangling: nothing to read
+			}
+			path = real
+			if fi, err = os.Stat(path); err != nil {
+				return nil
+			}
+		}
+		if denied[path] {
+			return nil
+		}
+		for _, w := range s.Writable {
+			if w == path || strings.HasPrefix(w, path+"/") {
+				return &PlanError{
+					Msg:  fmt.Sprintf("deny_read %s contains the writable path %s", path, w),
+					Hint: fmt.Sprintf("choose a workspace outside %s, or re-allow it with --allow-read %s", path, path),
+				}
+			}
+		}
+		denied[path] = true
+		if fi.IsDir() {
+			s.MaskDirs = append(s.MaskDirs, path)
+		} else {
+			s.MaskFiles = append(s.MaskFiles, path)
+		}
+		return nil
+	}
+	for _, d := range fsp.DenyRead {
+		if !strings.Contains(d, "/") {
+			continue
+		}
+		matches := []string{d}
+		if hasMeta(d) {
+			if matches, err = filepath.Glob(d); err != nil {
+				return nil, &PlanError{Msg: fmt.Sprintf("deny_read %q: %v", d, err)}
+			}
+		}
+		for _, m := range matches {
+			if err := addDeny(m, false); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// Base-name globs also apply to the top level of the home directory.
+	if len(globs) > 0 && in.Home != "" && !underAny(in.Home, s.Writable) {
+		ents, _ := os.ReadDir(in.Home)
+		for _, e := range ents {
+			if matchAny(globs, e.Name()) {
+				found.globMatches = append(found.globMatches, filepath.Join(in.Home, e.Name()))
+			}
+		}
+	}
+	for _, m := range found.globMatches {
+		if err := addDeny(m, true); err != nil {
+			return nil, err
+		}
+	}
+	// allow_read under a masked directory is bound back in.
+	for _, a := range fsp.AllowRead {
+		for _, d := range s.MaskDirs {
+			if strings.HasPrefix(a, d+"/") {
+				if _, err := os.Lstat(a); err == nil {
+					s.Reexpose = append(s.Reexpose, a)
+				}
+			}
+		}
+	}
+
+	// Read-only inside writable: deny_write rules, protections, and our own binary.
+	ro := map[string]bool{}
+	for _, d := range fsp.DenyWrite {
+		if _, err := os.Lstat(d); err != nil {
+			if errors.Is(err, fs.ErrNotExist) && !underAny(d, s.Writable) {
+				continue // read-only already
+			}
+			if errors.Is(err, fs.ErrNotExist) {
+				s.DenyCreate = append(s.DenyCreate, d)
+				continue
+			}
+			return nil, &PlanError{Msg: fmt.Sprintf("deny_write %s: %v", d, err)}
+		}
+		if underAny(d, s.Writable) {
+			ro[d] = true
+		}
+	}
+	for _, f := range found.protected {
+		ro[f] = true
+	}
+	if in.Self != "" && underAny(in.Self, s.Writable) {
+		ro[in.Self] = true
+	}
+	for r := range ro {
+		s.ReadOnly = append(s.ReadOnly, r)
+	}
+	sort.Strings(s.ReadOnly)
+	sort.Strings(s.MaskDirs)
+	sort.Strings(s.MaskFiles)
+	sort.Strings(s.DenyMissing)
+
+	if len(fsp.AllowUnixSockets) > 0 {
+		s.AllowUnixSockets = true
+		for _, u := range fsp.AllowUnixSockets {
+			fi, err := os.Stat(u)
+			if err != nil {
+				return nil, &PlanError{Msg: fmt.Sprintf("allow_unix_sockets %s: %v", u, err)}
+			}
+			if fi.Mode()&fs.ModeSocket == 0 {
+				return nil, &PlanError{Msg: fmt.Sprintf("allow_unix_sockets %s: not a socket", u)}
+			}
+			s.UnixSockets = append(s.UnixSockets, u)
+		}
+	}
+	s.Protected = protected
+	s.NotifyCreate = len(protected) > 0 || len(s.DenyCreate) > 0
+	if s.NotifyCreate && !s.Seccomp {
+		return nil, &PlanError{
+			Msg:  "the mandatory write protection needs the seccomp layer, which --allow-degraded seccomp turns off",
+			Hint: "drop --allow-degraded seccomp, or opt the protected names out with filesystem.unprotect",
+		}
+	}
+	s.Rlimits = rlimits(p.Limits)
+	return s, nil
+}
+
+type walkResult struct {
+	globMatches []string
+	protected   []string
+}
+
+// walkWritable walks every writable root at any depth, without following
+// symlinks, collecting base-name glob matches and existing protected paths.
+func walkWritable(roots, globs, protected []string) (walkResult, error) {
+	var r walkResult
+	// Protected names are either single names (".bashrc") or two-part
+	// names under a directory (".git/hooks").
+	single := map[string]bool{}
+	nested := map[string][]string{}
+	for _, p := range protected {
+		if dir, name, ok := strings.Cut(p, "/"); ok {
+			nested[dir] = append(nested[dir], name)
+		} else {
+			single[p] = true
+		}
+	}
+	stack := slices.Clone(roots)
+	for len(stack) > 0 {
+		dir := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		f, err := os.Open(dir)
+		if err != nil {
+			if errors.Is(err, fs.ErrPermission) || errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return r, &PlanError{Msg: fmt.Sprintf("scan %s: %v", dir, err)}
+		}
+		ents, err := f.ReadDir(-1)
+		f.Close()
+		if err != nil {
+			return r, &PlanError{Msg: fmt.Sprintf("scan %s: %v", dir, err)}
+		}
+		for _, e := range ents {
+			name := e.Name()
+			full := dir + "/" + name
+			if single[name] {
+				r.protected = append(r.protected, full)
+			}
+			if subs, ok := nested[name]; ok && e.IsDir() {
+				for _, sub := range subs {
+					if _, err := os.Lstat(full + "/" + sub); err == nil {
+						r.protected = append(r.protected, full+"/"+sub)
+					}
+				}
+			}
+			if len(globs) > 0 && matchAny(globs, name) {
+				r.globMatches = append(r.globMatches, full)
+			}
+			if e.IsDir() {
+				stack = append(stack, full)
+			}
+		}
+	}
+	return r, nil
+}
+
+func matchAny(globs []string, name string) bool {
+	for _, g := range globs {
+		if ok, _ := filepath.Match(g, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[`) }
+
+func underAny(p string, roots []string) bool {
+	for _, r := range roots {
+		if p == r || strings.HasPrefix(p, r+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func canonicalDir(p, cwd, field string) (string, error) {
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(cwd, p)
+	}
+	c, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", &PlanError{Msg: fmt.Sprintf("%s %s: %v", field, p, unwrapPathErr(err)), Hint: "pass an existing directory with --workspace DIR"}
+	}
+	fi, err := os.Stat(c)
+	if err != nil || !fi.IsDir() {
+		return "", &PlanError{Msg: fmt.Sprintf("%s %s: not a directory", field, p)}
+	}
+	return c, nil
+}
+
+func canonicalExisting(p, field string) (string, error) {
+	c, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", &PlanError{Msg: fmt.Sprintf("%s %s: %v", field, p, unwrapPathErr(err)), Hint: "create it first; airlock never creates host paths"}
+	}
+	return c, nil
+}
+
+func unwrapPathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,63 @@
+package sandbox
+
+// Spec is the fully resolved plan for one sandbox: every path is absolute in
+// the host's view, every glob is expanded, every default applied. The
+// supervisor computes it (Plan) and sends it to init, which only executes it.
+// Keeping the decision on the supervisor side makes the plan testable
+// without privileges and keeps init small.
+type Spec struct {
+	Argv []string `json:"argv"`
+	Env  []string `json:"env"`
+	// Dir is the working directory of the command inside the sandbox.
+	Dir string `json:"dir"`
+	// UID and GID are the ids the command runs as inside the user namespace.
+	UID int `json:"uid"`
+	GID int `json:"gid"`
+	// HostUID and HostGID are the invoking user's ids, mapped to UID/GID.
+	HostUID  int    `json:"host_uid"`
+	HostGID  int    `json:"host_gid"`
+	Hostname string `json:"hostname"`
+	// TTY asks init to give the command a pty whose master the supervisor relays.
+	TTY bool `json:"tty"`
+
+	Workspace string `json:"workspace"`
+	// Writable lists read-write bind mounts (the workspace first).
+	Writable []string `json:"writable"`
+	// ReadOnly lists paths re-bound read-only inside writable ones (deny_write
+	// rules and the mandatory protections found at start).
+	ReadOnly []string `json:"read_only"`
+	// MaskDirs and MaskFiles are existing deny-read paths replaced by an
+	// inaccessible empty directory or file.
+	MaskDirs  []string `json:"mask_dirs"`
+	MaskFiles []string `json:"mask_files"`
+	// Reexpose lists allow_read paths inside masked directories that are
+	// bound back in.
+	Reexpose []string `json:"reexpose"`
+	// DenyMissing lists deny-read paths that did not exist at start; Landlock
+	// keeps them unreadable if the host creates them later.
+	DenyMissing []string `json:"deny_missing"`
+
+	Landlock bool `json:"landlock"`
+	Seccomp  bool `json:"seccomp"`
+	// AllowUnixSockets permits creating AF_UNIX sockets (explicit opt-in).
+	AllowUnixSockets bool     `json:"allow_unix_sockets"`
+	UnixSockets      []string `json:"unix_sockets"`
+	// NotifyCreate routes path-creating syscalls to the supervisor, which
+	// refuses protected names at any depth of the workspace.
+	NotifyCreate bool `json:"notify_create"`
+	// Protected are the mandatory write-protected names (".git/hooks",
+	// ".bashrc", ...) the create guard refuses at any depth.
+	Protected []string `json:"protected"`
+	// DenyCreate are deny_write paths inside writable trees that did not
+	// exist at start; the create guard refuses to create them.
+	DenyCreate []string `json:"deny_create"`
+
+	Rlimits []Rlimit `json:"rlimits"`
+}
+
+// Rlimit is one setrlimit applied to the command.
+type Rlimit struct {
+	Resource int    `json:"resource"`
+	Name     string `json:"name"`
+	Value    uint64 `json:"value"`
+}

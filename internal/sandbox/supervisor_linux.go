@@ -1,0 +1,282 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/airlock-sandbox/airlock/internal/cgroup"
+	"github.com/airlock-sandbox/airlock/internal/reexec"
+)
+
+// SetupError is a sandbox that could not be set up as asked. The run exits
+// with ExitSetup (or Code, when set, for a command that cannot start).
+type SetupError struct {
+	Layer string
+	Msg   string
+	Hint  string
+	Code  int
+}
+
+func (e *SetupError) Error() string { return e.Msg }
+
+// Options are run-time settings that are not part of the Spec init sees.
+type Options struct {
+	Limits        cgroup.Limits
+	Timeout       time.Duration
+	AllowNoCgroup bool
+	// Stdin, Stdout, Stderr default to the process's own.
+	Stdin          *os.File
+	Stdout, Stderr *os.File
+	// Notify handles seccomp notifications (the create guard); required
+	// when the spec asks for them.
+	Notify func(ctx context.Context, listener int)
+}
+
+// Result describes how the run ended.
+type Result struct {
+	Code int
+	// Killed names the limit that ended the command: "timeout", "memory",
+	// "pids", or "" when it ended on its own.
+	Killed string
+}
+
+// Run executes the spec in a new sandbox and waits for it.
+func Run(ctx context.Context, s *Spec, o Options) (Result, error) {
+	if o.Stdin == nil {
+		o.Stdin, o.Stdout, o.Stderr = os.Stdin, os.Stdout, os.Stderr
+	}
+	// Descriptors leaked to airlock by its parent must not reach the
+	// sandbox: exec only closes those marked close-on-exec.
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return Result{}, &SetupError{Layer: "supervisor", Msg: fmt.Sprintf("close inherited descriptors: %v", err)}
+	}
+	ctl, child, err := socketpair()
+	if err != nil {
+		return Result{}, &SetupError{Layer: "supervisor", Msg: err.Error()}
+	}
+	defer unix.Close(ctl.fd)
+
+	var group *cgroup.Group
+	if o.Limits != (cgroup.Limits{}) {
+		group, err = cgroup.New(fmt.Sprintf("airlock-%d", os.Getpid()), o.Limits)
+		if err != nil {
+			return Result{}, &SetupError{Layer: "cgroup", Msg: err.Error(), Hint: "run `airlock doctor`; resource limits need a writable cgroup (v2 delegation or v1 memory/pids/cpu)"}
+		}
+		defer group.Close()
+	}
+
+	cmd := &exec.Cmd{
+		Path:       reexec.Self,
+		Args:       []string{reexec.Argv0(InitName)},
+		Env:        []string{},
+		ExtraFiles: []*os.File{child},
+		SysProcAttr: &unix.SysProcAttr{
+			Cloneflags: unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID |
+				unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS,
+			UidMappings: []syscall.SysProcIDMap{{ContainerID: s.UID, HostID: s.HostUID, Size: 1}},
+			GidMappings: []syscall.SysProcIDMap{{ContainerID: s.GID, HostID: s.HostGID, Size: 1}},
+			// A privileged parent may let init drop the supplementary groups.
+			GidMappingsEnableSetgroups: s.HostUID == 0,
+			AmbientCaps: []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_SETPCAP,
+				unix.CAP_SETGID, unix.CAP_DAC_OVERRIDE, unix.CAP_SYS_CHROOT},
+			Pdeathsig: unix.SIGKILL,
+		},
+	}
+	if s.TTY {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, o.Stderr
+	} else {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
+	}
+	if err := cmd.Start(); err != nil {
+		child.Close()
+		return Result{}, &SetupError{Layer: "userns", Msg: fmt.Sprintf("start sandbox init: %v", err),
+			Hint: "user namespaces may be restricted here; run `airlock doctor`"}
+	}
+	child.Close()
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- cmd.Wait() }()
+	kill := func() { _ = cmd.Process.Signal(unix.SIGKILL) }
+
+	if group != nil {
+		if err := group.Add(cmd.Process.Pid); err != nil {
+			kill()
+			<-waitErr
+			return Result{}, &SetupError{Layer: "cgroup", Msg: fmt.Sprintf("cgroup: %v", err)}
+		}
+	}
+	if err := ctl.send(message{Type: msgSpec, Spec: s}); err != nil {
+		kill()
+		<-waitErr
+		return Result{}, &SetupError{Layer: "supervisor", Msg: fmt.Sprintf("send spec: %v", err)}
+	}
+
+	// Set-up phase: wait for started or error.
+	var master *os.File
+	var restore func()
+	var outDone <-chan struct{}
+	for started := false; !started; {
+		m, fds, err := ctl.recv()
+		if err != nil {
+			kill()
+			<-waitErr
+			return Result{}, &SetupError{Layer: "init", Msg: "sandbox init died during set-up", Hint: "run `airlock doctor`"}
+		}
+		switch m.Type {
+		case msgPty:
+			if len(fds) == 1 {
+				master = os.NewFile(uintptr(fds[0]), "ptmx")
+				restore, outDone = relayPty(master, o.Stdin, o.Stdout)
+			}
+		case msgNotify:
+			if len(fds) == 1 {
+				if o.Notify == nil {
+					unix.Close(fds[0])
+					kill()
+					<-waitErr
+					return Result{}, &SetupError{Layer: "seccomp", Msg: "no handler for seccomp notifications"}
+				}
+				go o.Notify(ctx, fds[0])
+			}
+		case msgError:
+			<-waitErr
+			if restore != nil {
+				restore()
+			}
+			return Result{}, &SetupError{Layer: m.Layer, Msg: m.Msg, Hint: m.Hint, Code: m.Code}
+		case msgStarted:
+			started = true
+		}
+	}
+	defer func() {
+		if restore != nil {
+			restore()
+		}
+	}()
+
+	// Run phase.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGWINCH)
+	defer signal.Stop(sigs)
+	var timeout <-chan time.Time
+	if o.Timeout > 0 {
+		t := time.NewTimer(o.Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	exitMsg := make(chan message, 1)
+	go func() {
+		for {
+			m, _, err := ctl.recv()
+			if err != nil {
+				return
+			}
+			if m.Type == msgExit {
+				exitMsg <- m
+				return
+			}
+		}
+	}()
+	res := Result{}
+	for done := false; !done; {
+		select {
+		case s := <-sigs:
+			if s == unix.SIGWINCH {
+				if master != nil {
+					syncWinsize(o.Stdin, master)
+				}
+				continue
+			}
+			_ = cmd.Process.Signal(s)
+		case <-timeout:
+			res.Killed = "timeout"
+			kill()
+		case <-ctx.Done():
+			kill()
+		case err := <-waitErr:
+			res.Code = exitCode(err)
+			done = true
+		}
+	}
+	select {
+	case m := <-exitMsg:
+		res.Code = m.Code
+	default:
+	}
+	if res.Killed == "timeout" {
+		res.Code = ExitTimeout
+	} else if group != nil {
+		if why, err := group.Reason(); err == nil && why != "" {
+			res.Killed = why
+		}
+	}
+	if master != nil {
+		// Output written just before exit is still in the pty buffer.
+		select {
+		case <-outDone:
+		case <-time.After(2 * time.Second):
+		}
+		master.Close()
+	}
+	return res, nil
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(unix.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ee.ExitCode()
+	}
+	return ExitSetup
+}
+
+// relayPty puts the host terminal in raw mode and copies bytes both ways
+// between it and the sandbox's pty master. It returns a function restoring
+// the terminal and a channel closed when the output side has ended (the last
+// slave closed, which the death of the PID namespace guarantees).
+func relayPty(master, in, out *os.File) (func(), <-chan struct{}) {
+	syncWinsize(in, master)
+	old, err := unix.IoctlGetTermios(int(in.Fd()), unix.TCGETS)
+	restore := func() {}
+	if err == nil {
+		raw := *old
+		raw.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+		raw.Oflag &^= unix.OPOST
+		raw.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+		raw.Cflag &^= unix.CSIZE | unix.PARENB
+		raw.Cflag |= unix.CS8
+		raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
+		if unix.IoctlSetTermios(int(in.Fd()), unix.TCSETS, &raw) == nil {
+			var once sync.Once
+			restore = func() { once.Do(func() { _ = unix.IoctlSetTermios(int(in.Fd()), unix.TCSETS, old) }) }
+		}
+	}
+	done := make(chan struct{})
+	go func() { _, _ = io.Copy(master, in) }()
+	go func() {
+		defer close(done)
+		_, _ = io.Copy(out, master)
+	}()
+	return restore, done
+}
+
+func syncWinsize(from, to *os.File) {
+	ws, err := unix.IoctlGetWinsize(int(from.Fd()), unix.TIOCGWINSZ)
+	if err == nil {
+		_ = unix.IoctlSetWinsize(int(to.Fd()), unix.TIOCSWINSZ, ws)
+	}
+}
