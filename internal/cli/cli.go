@@ -1,0 +1,288 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/airlock-sandbox/airlock/internal/cgroup"
+	"github.com/airlock-sandbox/airlock/internal/doctor"
+	"github.com/airlock-sandbox/airlock/internal/guard"
+	"github.com/airlock-sandbox/airlock/internal/policy"
+	"github.com/airlock-sandbox/airlock/internal/sandbox"
+)
+
+// Exit codes of airlock itself. `run` otherwise exits with the command's status.
+const (
+	ExitOK    = 0
+	ExitUsage = 2
+	// ExitSetup: the sandbox could not be set up as asked (bad policy or
+	// flags, a missing kernel layer). The command did not run.
+	ExitSetup = sandbox.ExitSetup
+)
+
+// Version is set at build time with -ldflags "-X ...cli.Version=...".
+var Version = "dev"
+
+const usage = `airlock: run AI agents and the commands they emit inside a sandbox
+
+Usage:
+  airlock run [flags] -- CMD [ARGS...]   run CMD confined (see airlock run -h)
+  airlock doctor [--json]                report which isolation layers this host offers
+  airlock policy show [flags]            print the effective policy after defaults and flags
+  airlock version                        print the version
+
+Exit status of run: the command's own status (128+N when killed by signal N),
+124 when --timeout stopped it, 125 when the sandbox could not be set up,
+126/127 when the command could not be executed / found.
+`
+
+// App carries the process's standard streams, so tests can drive Main.
+type App struct {
+	Stdin          *os.File
+	Stdout, Stderr io.Writer
+	Env            []string
+}
+
+// Main runs the CLI and returns the process exit status.
+func (a *App) Main(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(a.Stderr, usage)
+		return ExitUsage
+	}
+	switch args[0] {
+	case "run":
+		return a.run(args[1:])
+	case "doctor":
+		return a.doctor(args[1:])
+	case "policy":
+		return a.policy(args[1:])
+	case "version", "--version":
+		fmt.Fprintf(a.Stdout, "airlock %s\n", Version)
+		return ExitOK
+	case "help", "-h", "--help":
+		fmt.Fprint(a.Stdout, usage)
+		return ExitOK
+	}
+	a.errorf("unknown command %q", args[0])
+	a.hintf("run `airlock help` for the list of commands")
+	return ExitUsage
+}
+
+func (a *App) errorf(format string, args ...any) {
+	fmt.Fprintf(a.Stderr, "airlock: error: "+format+"\n", args...)
+}
+
+func (a *App) hintf(format string, args ...any) {
+	fmt.Fprintf(a.Stderr, "airlock: hint: "+format+"\n", args...)
+}
+
+func (a *App) warnf(format string, args ...any) {
+	fmt.Fprintf(a.Stderr, "airlock: warning: "+format+"\n", args...)
+}
+
+func (a *App) flagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(a.Stderr)
+	return fs
+}
+
+// reportPolicyErr prints a policy or plan error with its hint.
+func (a *App) reportPolicyErr(err error) {
+	a.errorf("%v", err)
+	var pe *sandbox.PlanError
+	if errors.As(err, &pe) && pe.Hint != "" {
+		a.hintf("%s", pe.Hint)
+	}
+	var polErr *policy.Error
+	if errors.As(err, &polErr) && polErr.File != "" {
+		a.hintf("see docs/POLICY.md for the policy format")
+	}
+}
+
+func (a *App) run(args []string) int {
+	fs := a.flagSet("run")
+	var pf policyFlags
+	pf.register(fs)
+	tty := fs.String("tty", "auto", "give the command a pty: auto, always or never")
+	fs.Usage = func() {
+		fmt.Fprintln(a.Stderr, "Usage: airlock run [flags] -- CMD [ARGS...]\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitSetup
+	}
+	argv := fs.Args()
+	if len(argv) == 0 {
+		a.errorf("no command given")
+		a.hintf("airlock run [flags] -- CMD [ARGS...]")
+		return ExitSetup
+	}
+	p, err := pf.build()
+	if err != nil {
+		a.reportPolicyErr(err)
+		return ExitSetup
+	}
+	for _, l := range p.AllowDegraded {
+		a.warnf("layer %q may be missing: it is not required on this run (--allow-degraded %s)", l, l)
+	}
+	in, err := a.planInput(argv, *tty)
+	if err != nil {
+		a.errorf("%v", err)
+		return ExitSetup
+	}
+	spec, err := sandbox.Plan(p, in)
+	if err != nil {
+		a.reportPolicyErr(err)
+		return ExitSetup
+	}
+	if spec.NotifyCreate && slices.Contains(p.AllowDegraded, policy.LayerSeccomp) {
+		spec.NotifyCreate = false
+	}
+	ctx := context.Background()
+	opts := sandbox.Options{
+		Limits:  cgroup.Limits{MemoryBytes: p.Limits.MemoryBytes, Pids: p.Limits.Pids, CPUs: p.Limits.CPUs},
+		Timeout: p.Limits.Timeout,
+		Notify: func(ctx context.Context, listener int) {
+			cfg := guard.Config{Protected: spec.Protected, DenyCreate: spec.DenyCreate, OnDeny: a.explainDenial}
+			if err := guard.Serve(ctx, listener, cfg); err != nil && ctx.Err() == nil {
+				a.errorf("%v", err)
+			}
+		},
+	}
+	res, err := sandbox.Run(ctx, spec, opts)
+	if err != nil {
+		var se *sandbox.SetupError
+		if errors.As(err, &se) {
+			if se.Code != 0 {
+				a.errorf("%s", se.Msg)
+				return se.Code
+			}
+			a.errorf("%s", se.Msg)
+			if se.Hint != "" {
+				a.hintf("%s", se.Hint)
+			}
+			return ExitSetup
+		}
+		a.errorf("%v", err)
+		return ExitSetup
+	}
+	switch res.Killed {
+	case "timeout":
+		a.errorf("command stopped: the time limit was reached (--timeout %s)", p.Limits.Timeout)
+	case "memory":
+		a.errorf("command killed: the memory limit was reached (--memory %d bytes)", p.Limits.MemoryBytes)
+		a.hintf("raise it with --memory, e.g. --memory %dM", 2*p.Limits.MemoryBytes>>20)
+	case "pids":
+		a.errorf("command hit the process limit (--pids %d): fork failed", p.Limits.Pids)
+	}
+	return res.Code
+}
+
+func (a *App) planInput(argv []string, tty string) (sandbox.PlanInput, error) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return sandbox.PlanInput{}, fmt.Errorf("current directory: %w", err)
+	}
+	home := os.Getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	self, _ := os.Executable()
+	in := sandbox.PlanInput{
+		Argv: argv, HostEnv: a.Env, Cwd: cwd, Home: home,
+		UID: os.Getuid(), GID: os.Getgid(), Self: self,
+	}
+	switch tty {
+	case "auto":
+		in.TTY = isTerminal(a.Stdin) && isTerminal(os.Stdout)
+	case "always":
+		if !isTerminal(a.Stdin) {
+			return in, fmt.Errorf("--tty always: standard input is not a terminal")
+		}
+		in.TTY = true
+	case "never":
+	default:
+		return in, fmt.Errorf("--tty: want auto, always or never, got %q", tty)
+	}
+	return in, nil
+}
+
+func isTerminal(f *os.File) bool {
+	if f == nil {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+func (a *App) doctor(args []string) int {
+	fs := a.flagSet("doctor")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := fs.Parse(args); err != nil {
+		return ExitUsage
+	}
+	r := doctor.Run(context.Background())
+	if *asJSON {
+		b, err := r.JSON()
+		if err != nil {
+			a.errorf("%v", err)
+			return 1
+		}
+		fmt.Fprintf(a.Stdout, "%s\n", b)
+	} else {
+		r.Write(a.Stdout, isTerminal(os.Stdout))
+	}
+	if len(r.Missing("userns", "mountns", "pidns", "netns", "seccomp", "landlock")) > 0 {
+		return 1
+	}
+	return ExitOK
+}
+
+func (a *App) policy(args []string) int {
+	if len(args) == 0 || args[0] != "show" {
+		a.errorf("usage: airlock policy show [flags]")
+		return ExitUsage
+	}
+	fs := a.flagSet("policy show")
+	var pf policyFlags
+	pf.register(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		return ExitUsage
+	}
+	p, err := pf.build()
+	if err != nil {
+		a.reportPolicyErr(err)
+		return ExitSetup
+	}
+	b, err := policy.Show(p)
+	if err != nil {
+		a.errorf("%v", err)
+		return 1
+	}
+	_, _ = a.Stdout.Write(b)
+	if !strings.HasSuffix(string(b), "\n") {
+		fmt.Fprintln(a.Stdout)
+	}
+	return ExitOK
+}
+
+// explainDenial tells the user (and the agent reading stderr) why a write
+// was refused and which setting would allow it.
+func (a *App) explainDenial(d guard.Denial) {
+	fmt.Fprintf(a.Stderr, "airlock: denied: %s %s: %s\n", d.Syscall, d.Path, d.Rule)
+	if name, ok := strings.CutPrefix(d.Rule, "protected "); ok {
+		name, _, _ = strings.Cut(name, " ")
+		fmt.Fprintf(a.Stderr, "airlock: hint: %s is write-protected because tools on the host execute it; to allow it, add %q to filesystem.unprotect in your policy\n", name, name)
+	}
+}
