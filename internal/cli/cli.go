@@ -281,8 +281,7 @@ func (a *App) policy(args []string) int {
 // was refused and which setting would allow it.
 func (a *App) explainDenial(d guard.Denial) {
 	fmt.Fprintf(a.Stderr, "airlock: denied: %s %s: %s\n", d.Syscall, d.Path, d.Rule)
-	if name, ok := strings.CutPrefix(d.Rule, "protected "); ok {
-		name, _, _ = strings.Cut(name, " ")
-		fmt.Fprintf(a.Stderr, "airlock: hint: %s is write-protected because tools on the host execute it; to allow it, add %q to filesystem.unprotect in your policy\n", name, name)
+	if d.Allow != "" {
+		fmt.Fprintf(a.Stderr, "airlock: hint: host tools execute this path, so it is write-protected; to allow it, set %s in the policy\n", d.Allow)
 	}
 }

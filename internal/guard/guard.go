@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"fmt"
 	"path"
 	"slices"
 	"strings"
@@ -24,6 +25,8 @@ type Denial struct {
 	Syscall string
 	Path    string
 	Rule    string
+	// Allow is the policy setting that would have allowed the operation.
+	Allow string
 }
 
 // rules is the compiled form of Config.
@@ -80,6 +83,27 @@ func (r rules) check(parent, base string, k kind) string {
 		return "protected " + base + " (only a directory may be created)"
 	}
 	return ""
+}
+
+// allowFor names the policy setting that lifts rule.
+func (r rules) allowFor(rule string) string {
+	name, ok := strings.CutPrefix(rule, "protected ")
+	if !ok {
+		if p, ok := strings.CutPrefix(rule, "deny_write "); ok {
+			return fmt.Sprintf("remove %q from filesystem.deny_write", p)
+		}
+		return ""
+	}
+	name, _, _ = strings.Cut(name, " ")
+	if subs, ok := r.nested[name]; ok {
+		// ".git" itself is not protected; what it may hold is.
+		var names []string
+		for _, sub := range subs {
+			names = append(names, fmt.Sprintf("%q", name+"/"+sub))
+		}
+		return "filesystem.unprotect: [" + strings.Join(names, ", ") + "]"
+	}
+	return fmt.Sprintf("filesystem.unprotect: [%q]", name)
 }
 
 // checkRenamedDir decides whether a directory whose entries are names may be

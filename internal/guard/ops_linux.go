@@ -38,6 +38,11 @@ func resolveParent(t *target, path string) (fd int, real, base string, err error
 	return fd, real, base, nil
 }
 
+func exists(dirfd int, base string) bool {
+	var st unix.Stat_t
+	return unix.Fstatat(dirfd, base, &st, unix.AT_SYMLINK_NOFOLLOW) == nil
+}
+
 func dotName(base string) bool { return base == "." || base == ".." }
 
 func deny(rule string) (reply, string) { return reply{errno: unix.EPERM, fd: -1}, rule }
@@ -60,6 +65,11 @@ func (op *operation) run(t *target, r rules, umask uint32) (reply, string) {
 	}
 	defer unix.Close(pfd)
 	if dotName(base) {
+		return done(unix.EEXIST)
+	}
+	// What the kernel would refuse anyway is answered as the kernel would
+	// (mkdir -p and git rely on EEXIST for names that are already there).
+	if op.call != "rename" && op.call != "renameat" && op.call != "renameat2" && exists(pfd, base) {
 		return done(unix.EEXIST)
 	}
 	perm := op.mode &^ umask & 0o7777
@@ -125,6 +135,9 @@ func (op *operation) rename(t *target, r rules, npfd int, npreal, nbase string) 
 	defer unix.Close(opfd)
 	if dotName(obase) {
 		return done(unix.EBUSY)
+	}
+	if op.flags&unix.RENAME_NOREPLACE != 0 && exists(npfd, nbase) {
+		return done(unix.EEXIST)
 	}
 	if rule := r.checkMove(opfd, obase, npreal, nbase); rule != "" {
 		return deny(rule)

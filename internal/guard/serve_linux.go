@@ -236,7 +236,7 @@ func (s *server) emulate(n *notif) reply {
 	umask := readUmask(t.pid)
 	r, denial := op.run(t, s.rules, umask)
 	if denial != "" && s.onDeny != nil {
-		s.onDeny(Denial{Pid: t.pid, Syscall: name, Path: op.path, Rule: denial})
+		s.onDeny(Denial{Pid: t.pid, Syscall: name, Path: op.path, Rule: denial, Allow: s.rules.allowFor(denial)})
 	}
 	return r
 }
