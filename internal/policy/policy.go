@@ -22,9 +22,10 @@ type Policy struct {
 }
 
 // Filesystem rules. Paths may start with "~/" (the invoking user's home) and
-// are otherwise absolute or relative to the workspace. A DenyRead entry with no
-// "/" is a base-name glob (".env*", "*.pem") matched at any depth of the
-// workspace and in the top level of the home directory.
+// are otherwise absolute or relative to the workspace. A DenyRead or AllowRead
+// entry with no "/" is a base-name glob (".env.*", "*.key") matched at any
+// depth of the workspace and in the top level of the home directory (see
+// IsBaseNameGlob); all other paths are literal.
 type Filesystem struct {
 	// Workspace is the read-write project directory; "" means the current directory.
 	Workspace string `yaml:"workspace" json:"workspace"`

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/url"
 	"slices"
@@ -29,9 +30,12 @@ import (
 //	credentials.files[].path (mode deny or mask)          -> Filesystem.DenyRead
 //
 // A read pattern "**/NAME" (NAME without "/") becomes the base-name glob
-// NAME, which Airlock matches at any depth. credentials.files in mode "mask"
-// are denied outright: Airlock has no file masking, and denying is the
-// stricter reading.
+// NAME, which Airlock matches at any depth. Other entries without "/" are
+// paths relative to the current directory in srt: a denyRead one is kept as
+// a base-name glob, which denies more, and an allowRead one becomes
+// "./NAME", so that it exposes no more than srt would. credentials.files in
+// mode "mask" are denied outright: Airlock has no file masking, and denying
+// is the stricter reading.
 //
 // These are parsed and checked, then not used, because Airlock already
 // behaves as they ask or because they configure srt internals:
@@ -181,7 +185,7 @@ func (r *jsonReader) settings(p *Policy) error {
 			return r.object(f, handlers{
 				"disabled":       func(f string) error { return r.refuseTrue(f, weakerMsg) },
 				"denyRead":       func(f string) error { return r.readPatterns(f, fDenyRead, &fs.DenyRead) },
-				"allowRead":      func(f string) error { return r.readPatterns(f, fAllowRead, &fs.AllowRead) },
+				"allowRead":      func(f string) error { return r.stringsMapped(f, fAllowRead, &fs.AllowRead, srtAllowRead) },
 				"allowWrite":     func(f string) error { return r.strings(f, fAllowWrite, &fs.AllowWrite) },
 				"denyWrite":      func(f string) error { return r.strings(f, fDenyWrite, &fs.DenyWrite) },
 				"allowGitConfig": func(f string) error { return r.allowGitConfig(f, fs) },
@@ -191,7 +195,7 @@ func (r *jsonReader) settings(p *Policy) error {
 			return r.object(f, handlers{
 				"allowedDomains":          func(f string) error { return r.strings(f, fAllowDomains, &nw.AllowDomains) },
 				"deniedDomains":           func(f string) error { return r.strings(f, fDenyDomains, &nw.DenyDomains) },
-				"deniedDomainReasons":     func(f string) error { return r.stringMap(f, true) },
+				"deniedDomainReasons":     r.reasons,
 				"deniedResolvedAddresses": func(f string) error { return r.strings(f, fDenyCIDRs, &nw.DenyCIDRs) },
 				"strictAllowlist":         r.ignoredBool,
 				"allowAllDomains": func(f string) error {
@@ -281,13 +285,8 @@ func (r *jsonReader) credentials(f string, fs *Filesystem) error {
 		"injectHosts":      r.hostPatterns,
 	}
 	with := func(extra handlers) handlers {
-		h := handlers{}
-		for k, v := range common {
-			h[k] = v
-		}
-		for k, v := range extra {
-			h[k] = v
-		}
+		h := maps.Clone(common)
+		maps.Copy(h, extra)
 		return h
 	}
 	policy := func(f string) error { return r.enum(f, "deny", "passthrough") }
@@ -356,6 +355,19 @@ func (r *jsonReader) credentials(f string, fs *Filesystem) error {
 func srtPattern(s string) string {
 	if rest, ok := strings.CutPrefix(s, "**/"); ok && rest != "" && !strings.Contains(rest, "/") {
 		return rest
+	}
+	return s
+}
+
+// srtAllowRead maps an srt allowRead entry: "**/NAME" to the base-name glob
+// NAME, and any other entry without "/" to the relative path "./NAME" that
+// srt means by it.
+func srtAllowRead(s string) string {
+	if p := srtPattern(s); p != s {
+		return p
+	}
+	if IsBaseNameGlob(s) && s != "" {
+		return "./" + s
 	}
 	return s
 }
@@ -472,8 +484,8 @@ func (r *jsonReader) strings(field, canonical string, dst *[]string) error {
 	return r.stringsMapped(field, canonical, dst, func(s string) string { return s })
 }
 
-// readPatterns is strings for denyRead and allowRead, which translate srt's
-// "**/NAME" to a base-name glob.
+// readPatterns is strings for denyRead, translating srt's "**/NAME" to a
+// base-name glob.
 func (r *jsonReader) readPatterns(field, canonical string, dst *[]string) error {
 	return r.stringsMapped(field, canonical, dst, srtPattern)
 }
@@ -646,15 +658,10 @@ func (r *jsonReader) ignoredStrings(field string) error {
 	})
 }
 
-// stringMap reads an object whose values are strings (non-empty when
-// nonEmpty is set), with any keys.
-func (r *jsonReader) stringMap(field string, nonEmpty bool) error {
-	return r.anyKeys(field, func(f string) error {
-		if nonEmpty {
-			return r.nonEmptyString(f)
-		}
-		return r.ignoredString(f)
-	})
+// reasons reads srt's deniedDomainReasons: an object of non-empty strings
+// keyed by deniedDomains entries.
+func (r *jsonReader) reasons(field string) error {
+	return r.anyKeys(field, r.nonEmptyString)
 }
 
 // stringListMap reads an object whose values are arrays of strings.

@@ -27,7 +27,7 @@ const srtExample = `{
   },
   "filesystem": {
     "denyRead": ["~/.ssh", "**/.env", "secrets"],
-    "allowRead": ["~/.ssh/known_hosts"],
+    "allowRead": ["~/.ssh/known_hosts", "public", "**/.env.example"],
     "allowWrite": [".", "/tmp/build"],
     "denyWrite": ["package-lock.json"],
     "allowGitConfig": true,
@@ -67,7 +67,7 @@ func TestLoadSettings(t *testing.T) {
 		Filesystem: Filesystem{
 			AllowWrite:       []string{".", "/tmp/build"},
 			DenyRead:         []string{"~/.ssh", ".env", "secrets", "~/.config/app/token", "~/.aws"},
-			AllowRead:        []string{"~/.ssh/known_hosts"},
+			AllowRead:        []string{"~/.ssh/known_hosts", "./public", ".env.example"},
 			DenyWrite:        []string{"package-lock.json"},
 			Unprotect:        []string{".git/config"},
 			AllowUnixSockets: []string{"/var/run/docker.sock"},

@@ -53,7 +53,17 @@ func Plan(p *policy.Policy, in PlanInput) (*Spec, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Contradictions between expanded paths (~/x written two ways) only
+	// show after expansion.
+	if err := ep.Validate(); err != nil {
+		return nil, err
+	}
 	fsp := ep.Filesystem
+	// An allow_read entry that names a deny_read entry exactly is the
+	// explicit override of that entry: drop it.
+	fsp.DenyRead = slices.DeleteFunc(slices.Clone(fsp.DenyRead), func(d string) bool {
+		return slices.Contains(fsp.AllowRead, d)
+	})
 
 	s := &Spec{
 		Argv:      in.Argv,
