@@ -146,13 +146,18 @@ func (a *App) run(args []string) int {
 		a.reportPolicyErr(err)
 		return ExitSetup
 	}
-	if spec.NotifyCreate && slices.Contains(p.AllowDegraded, policy.LayerSeccomp) {
-		spec.NotifyCreate = false
+	if err := a.applyUnsafeDisable(spec); err != nil {
+		a.errorf("%v", err)
+		return ExitSetup
 	}
 	ctx := context.Background()
 	opts := sandbox.Options{
-		Limits:  cgroup.Limits{MemoryBytes: p.Limits.MemoryBytes, Pids: p.Limits.Pids, CPUs: p.Limits.CPUs},
-		Timeout: p.Limits.Timeout,
+		Limits:        cgroup.Limits{MemoryBytes: p.Limits.MemoryBytes, Pids: p.Limits.Pids, CPUs: p.Limits.CPUs},
+		Timeout:       p.Limits.Timeout,
+		AllowNoCgroup: slices.Contains(p.AllowDegraded, policy.LayerCgroup),
+		Warn: func(layer, msg string) {
+			a.warnf("running WITHOUT the %s layer: %s (allowed by --allow-degraded %s)", layer, msg, layer)
+		},
 		Notify: func(ctx context.Context, listener int) {
 			cfg := guard.Config{Protected: spec.Protected, DenyCreate: spec.DenyCreate, OnDeny: a.explainDenial}
 			if err := guard.Serve(ctx, listener, cfg); err != nil && ctx.Err() == nil {
@@ -172,6 +177,7 @@ func (a *App) run(args []string) int {
 			if se.Hint != "" {
 				a.hintf("%s", se.Hint)
 			}
+			a.diagnose(se.Layer)
 			return ExitSetup
 		}
 		a.errorf("%v", err)
@@ -187,6 +193,59 @@ func (a *App) run(args []string) int {
 		a.errorf("command hit the process limit (--pids %d): fork failed", p.Limits.Pids)
 	}
 	return res.Code
+}
+
+// unsafeDisableEnv names layers to switch off entirely. It exists so tests
+// can show what one layer blocks (the control of an escape test); it is not
+// a user setting, and every run that uses it says so loudly.
+const unsafeDisableEnv = "AIRLOCK_UNSAFE_DISABLE"
+
+func (a *App) applyUnsafeDisable(spec *sandbox.Spec) error {
+	v := a.getenv(unsafeDisableEnv)
+	if v == "" {
+		return nil
+	}
+	for _, layer := range strings.Split(v, ",") {
+		switch layer {
+		case policy.LayerLandlock:
+			spec.Landlock = sandbox.Off
+		case policy.LayerSeccomp:
+			spec.Seccomp = sandbox.Off
+			spec.NotifyCreate = false
+		default:
+			return fmt.Errorf("%s: unknown layer %q (want landlock or seccomp)", unsafeDisableEnv, layer)
+		}
+		a.warnf("UNSAFE: the %s layer is switched off by %s; this is for testing only", layer, unsafeDisableEnv)
+	}
+	return nil
+}
+
+func (a *App) getenv(name string) string {
+	for _, kv := range a.Env {
+		if v, ok := strings.CutPrefix(kv, name+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// diagnose prints doctor's findings for the layer a set-up failed on, so
+// `airlock run` fails with the same explanation `airlock doctor` gives.
+func (a *App) diagnose(layer string) {
+	probe := map[string][]string{
+		"userns": {"userns"}, "mount": {"mountns", "userns"}, "pidns": {"pidns"}, "netns": {"netns"},
+		"utsns": {"utsns"}, "cgroupns": {"cgroupns"}, "seccomp": {"seccomp", "no_new_privs"},
+		"landlock": {"landlock"}, "cgroup": {"cgroup-v2", "cgroup-v1"},
+	}[layer]
+	if len(probe) == 0 {
+		return
+	}
+	for _, c := range doctor.Run(context.Background()).Missing(probe...) {
+		a.hintf("doctor: %s is %s: %s", c.Layer, c.Status, c.Detail)
+		if c.Fix != "" {
+			a.hintf("doctor: fix: %s", c.Fix)
+		}
+	}
 }
 
 func (a *App) planInput(argv []string, tty string) (sandbox.PlanInput, error) {

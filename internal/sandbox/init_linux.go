@@ -112,7 +112,7 @@ func setupAndStart(c conn, s *Spec) (int, error) {
 	if err != nil {
 		return 0, &setupError{msg: err.Error(), code: ExitNotFound}
 	}
-	notifyFD, err := lockdown(s)
+	notifyFD, err := lockdown(c, s)
 	if err != nil {
 		return 0, err
 	}

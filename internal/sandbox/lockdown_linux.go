@@ -19,17 +19,38 @@ const hintDegraded = "run `airlock doctor`; to run without this layer anyway, pa
 // filter. Init holds nothing after this that the command lacks, so the
 // posture of every thread in the sandbox is the same. It returns the seccomp
 // listener fd when create-notification is on, else -1.
-func lockdown(s *Spec) (int, error) {
+func lockdown(c conn, s *Spec) (int, error) {
 	if err := allThreads(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0); err != nil {
 		return -1, fail("no_new_privs", "", "no_new_privs: %v", err)
 	}
-	if err := applyLandlock(s); err != nil {
+	if err := degradable(c, s.Landlock, applyLandlock(s)); err != nil {
 		return -1, err
 	}
 	if err := dropCaps(); err != nil {
 		return -1, fail("caps", "", "drop capabilities: %v", err)
 	}
-	if !s.Seccomp {
+	fd, err := applySeccomp(s)
+	if err := degradable(c, s.Seccomp, err); err != nil {
+		return -1, err
+	}
+	return fd, nil
+}
+
+// degradable turns the failure of a best-effort layer into a report to the
+// supervisor; a required layer's failure stays an error.
+func degradable(c conn, mode Layer, err error) error {
+	if err == nil || mode == Require {
+		return err
+	}
+	var se *setupError
+	if errors.As(err, &se) {
+		return c.send(message{Type: msgDegraded, Layer: se.layer, Msg: se.msg})
+	}
+	return c.send(message{Type: msgDegraded, Msg: err.Error()})
+}
+
+func applySeccomp(s *Spec) (int, error) {
+	if s.Seccomp == Off {
 		return -1, nil
 	}
 	prog, err := seccomp.Program(seccomp.Options{AllowUnixSockets: s.AllowUnixSockets, NotifyCreate: s.NotifyCreate})
@@ -48,7 +69,7 @@ func lockdown(s *Spec) (int, error) {
 }
 
 func applyLandlock(s *Spec) error {
-	if !s.Landlock {
+	if s.Landlock == Off {
 		return nil
 	}
 	rules := landlock.Rules{

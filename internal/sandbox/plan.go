@@ -72,8 +72,8 @@ func Plan(p *policy.Policy, in PlanInput) (*Spec, error) {
 		Hostname:  p.Process.Hostname,
 		TTY:       in.TTY,
 		Workspace: ws,
-		Landlock:  !slices.Contains(p.AllowDegraded, policy.LayerLandlock),
-		Seccomp:   !slices.Contains(p.AllowDegraded, policy.LayerSeccomp),
+		Landlock:  layerMode(p, policy.LayerLandlock),
+		Seccomp:   layerMode(p, policy.LayerSeccomp),
 	}
 	if s.Hostname == "" {
 		s.Hostname = "airlock"
@@ -250,19 +250,39 @@ func Plan(p *policy.Policy, in PlanInput) (*Spec, error) {
 			if fi.Mode()&fs.ModeSocket == 0 {
 				return nil, &PlanError{Msg: fmt.Sprintf("allow_unix_sockets %s: not a socket", u)}
 			}
-			s.UnixSockets = append(s.UnixSockets, u)
+			c, err := filepath.EvalSymlinks(u)
+			if err != nil {
+				return nil, &PlanError{Msg: fmt.Sprintf("allow_unix_sockets %s: %v", u, unwrapPathErr(err))}
+			}
+			s.UnixSockets = append(s.UnixSockets, c)
 		}
+		// Once AF_UNIX sockets may be created, every socket under a readable
+		// path could be connected to. Hide the usual places system sockets
+		// live (Docker, D-Bus, systemd, agents) and bind back only the named
+		// ones.
+		for _, dir := range []string{"/run", "/var/run"} {
+			c, err := filepath.EvalSymlinks(dir)
+			if err != nil || slices.Contains(s.MaskDirs, c) || underAny(c, s.Writable) {
+				continue
+			}
+			if slices.ContainsFunc(s.Writable, func(w string) bool { return strings.HasPrefix(w, c+"/") }) {
+				continue
+			}
+			s.MaskDirs = append(s.MaskDirs, c)
+		}
+		sort.Strings(s.MaskDirs)
 	}
 	s.Protected = protected
 	s.NotifyCreate = len(protected) > 0 || len(s.DenyCreate) > 0
-	if s.NotifyCreate && !s.Seccomp {
-		return nil, &PlanError{
-			Msg:  "the mandatory write protection needs the seccomp layer, which --allow-degraded seccomp turns off",
-			Hint: "drop --allow-degraded seccomp, or opt the protected names out with filesystem.unprotect",
-		}
-	}
 	s.Rlimits = rlimits(p.Limits)
 	return s, nil
+}
+
+func layerMode(p *policy.Policy, layer string) Layer {
+	if slices.Contains(p.AllowDegraded, layer) {
+		return BestEffort
+	}
+	return Require
 }
 
 type walkResult struct {

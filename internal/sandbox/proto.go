@@ -14,6 +14,7 @@ package sandbox
 //	    |                                      caps, seccomp (+listener)
 //	    |<---------------- pty (fd: master), only for a TTY ---------------|
 //	    |<---------------- notify (fd: seccomp listener), if asked --------|
+//	    |<---------------- degraded{layer,msg}, per missing best-effort layer
 //	    |<---------------- started | error{msg,hint} ----------------------|
 //	    |                                      command runs; init reaps,
 //	    |                                      forwards signals
@@ -37,7 +38,9 @@ const (
 	msgNotify  = "notify"
 	msgStarted = "started"
 	msgError   = "error"
-	msgExit    = "exit"
+	// msgDegraded reports a best-effort layer that could not be applied.
+	msgDegraded = "degraded"
+	msgExit     = "exit"
 )
 
 // ExitSetup is the exit status of a run whose sandbox could not be set up.

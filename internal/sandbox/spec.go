@@ -37,8 +37,9 @@ type Spec struct {
 	// keeps them unreadable if the host creates them later.
 	DenyMissing []string `json:"deny_missing"`
 
-	Landlock bool `json:"landlock"`
-	Seccomp  bool `json:"seccomp"`
+	// Landlock and Seccomp say how init treats these layers.
+	Landlock Layer `json:"landlock"`
+	Seccomp  Layer `json:"seccomp"`
 	// AllowUnixSockets permits creating AF_UNIX sockets (explicit opt-in).
 	AllowUnixSockets bool     `json:"allow_unix_sockets"`
 	UnixSockets      []string `json:"unix_sockets"`
@@ -61,3 +62,17 @@ type Rlimit struct {
 	Name     string `json:"name"`
 	Value    uint64 `json:"value"`
 }
+
+// Layer is how strictly init must apply one isolation layer.
+type Layer string
+
+const (
+	// Require: a missing layer is a set-up error (the default).
+	Require Layer = "require"
+	// BestEffort: used when available, reported when missing
+	// (--allow-degraded).
+	BestEffort Layer = "best-effort"
+	// Off: not applied at all. Only AIRLOCK_UNSAFE_DISABLE sets it, for
+	// tests that show what a layer blocks; every such run warns.
+	Off Layer = "off"
+)

@@ -37,6 +37,8 @@ type Options struct {
 	// Stdin, Stdout, Stderr default to the process's own.
 	Stdin          *os.File
 	Stdout, Stderr *os.File
+	// Warn reports a best-effort layer that is missing on this run.
+	Warn func(layer, msg string)
 	// Notify handles seccomp notifications (the create guard); required
 	// when the spec asks for them.
 	Notify func(ctx context.Context, listener int)
@@ -69,10 +71,15 @@ func Run(ctx context.Context, s *Spec, o Options) (Result, error) {
 	var group *cgroup.Group
 	if o.Limits != (cgroup.Limits{}) {
 		group, err = cgroup.New(fmt.Sprintf("airlock-%d", os.Getpid()), o.Limits)
-		if err != nil {
-			return Result{}, &SetupError{Layer: "cgroup", Msg: err.Error(), Hint: "run `airlock doctor`; resource limits need a writable cgroup (v2 delegation or v1 memory/pids/cpu)"}
+		switch {
+		case err != nil && o.AllowNoCgroup:
+			o.warn("cgroup", "resource limits (--memory, --pids, --cpus) are NOT enforced: "+err.Error())
+			group = nil
+		case err != nil:
+			return Result{}, &SetupError{Layer: "cgroup", Msg: err.Error(), Hint: "run `airlock doctor`; resource limits need a writable cgroup (v2 delegation or v1 memory/pids/cpu), or pass --allow-degraded cgroup"}
+		default:
+			defer group.Close()
 		}
-		defer group.Close()
 	}
 
 	cmd := &exec.Cmd{
@@ -153,6 +160,8 @@ func Run(ctx context.Context, s *Spec, o Options) (Result, error) {
 				restore()
 			}
 			return Result{}, &SetupError{Layer: m.Layer, Msg: m.Msg, Hint: m.Hint, Code: m.Code}
+		case msgDegraded:
+			o.warn(m.Layer, m.Msg)
 		case msgStarted:
 			started = true
 		}
@@ -228,6 +237,12 @@ func Run(ctx context.Context, s *Spec, o Options) (Result, error) {
 		master.Close()
 	}
 	return res, nil
+}
+
+func (o Options) warn(layer, msg string) {
+	if o.Warn != nil {
+		o.Warn(layer, msg)
+	}
 }
 
 func exitCode(err error) int {
