@@ -6,9 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/airlock-sandbox/airlock/internal/policy"
 )
@@ -188,7 +190,7 @@ func Plan(p *policy.Policy, in PlanInput) (*Spec, error) {
 	if len(globs) > 0 && in.Home != "" && !underAny(in.Home, s.Writable) {
 		ents, _ := os.ReadDir(in.Home)
 		for _, e := range ents {
-			if matchAny(globs, e.Name()) {
+			if compileGlobs(globs).match(e.Name()) {
 				found.globMatches = append(found.globMatches, filepath.Join(in.Home, e.Name()))
 			}
 		}
@@ -292,66 +294,115 @@ type walkResult struct {
 
 // walkWritable walks every writable root at any depth, without following
 // symlinks, collecting base-name glob matches and existing protected paths.
+// Directories are read by a few workers in parallel: on a large repository
+// the walk is bound by getdents, and it runs on every start.
 func walkWritable(roots, globs, protected []string) (walkResult, error) {
-	var r walkResult
+	w := &walker{globs: compileGlobs(globs), single: map[string]bool{}, nested: map[string][]string{}}
 	// Protected names are either single names (".bashrc") or two-part
 	// names under a directory (".git/hooks").
-	single := map[string]bool{}
-	nested := map[string][]string{}
 	for _, p := range protected {
 		if dir, name, ok := strings.Cut(p, "/"); ok {
-			nested[dir] = append(nested[dir], name)
+			w.nested[dir] = append(w.nested[dir], name)
 		} else {
-			single[p] = true
+			w.single[p] = true
 		}
 	}
-	stack := slices.Clone(roots)
-	for len(stack) > 0 {
-		dir := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		f, err := os.Open(dir)
-		if err != nil {
-			if errors.Is(err, fs.ErrPermission) || errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
-			return r, &PlanError{Msg: fmt.Sprintf("scan %s: %v", dir, err)}
-		}
-		ents, err := f.ReadDir(-1)
-		f.Close()
-		if err != nil {
-			return r, &PlanError{Msg: fmt.Sprintf("scan %s: %v", dir, err)}
-		}
-		for _, e := range ents {
-			name := e.Name()
-			full := dir + "/" + name
-			if single[name] {
-				r.protected = append(r.protected, full)
-			}
-			if subs, ok := nested[name]; ok && e.IsDir() {
-				for _, sub := range subs {
-					if _, err := os.Lstat(full + "/" + sub); err == nil {
-						r.protected = append(r.protected, full+"/"+sub)
-					}
-				}
-			}
-			if len(globs) > 0 && matchAny(globs, name) {
-				r.globMatches = append(r.globMatches, full)
-			}
-			if e.IsDir() {
-				stack = append(stack, full)
-			}
-		}
+	w.cond = sync.NewCond(&w.mu)
+	w.queue = slices.Clone(roots)
+	workers := min(runtime.GOMAXPROCS(0), 4)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.work()
+		}()
 	}
-	return r, nil
+	wg.Wait()
+	sort.Strings(w.res.globMatches)
+	sort.Strings(w.res.protected)
+	return w.res, w.err
 }
 
-func matchAny(globs []string, name string) bool {
-	for _, g := range globs {
-		if ok, _ := filepath.Match(g, name); ok {
-			return true
+type walker struct {
+	globs  *nameMatcher
+	single map[string]bool
+	nested map[string][]string
+
+	mu   sync.Mutex
+	cond *sync.Cond
+	// queue, busy, res and err are guarded by mu.
+	queue []string
+	busy  int
+	res   walkResult
+	err   error
+}
+
+func (w *walker) work() {
+	for {
+		w.mu.Lock()
+		for len(w.queue) == 0 && w.busy > 0 && w.err == nil {
+			w.cond.Wait()
+		}
+		if len(w.queue) == 0 || w.err != nil {
+			w.cond.Broadcast()
+			w.mu.Unlock()
+			return
+		}
+		dir := w.queue[len(w.queue)-1]
+		w.queue = w.queue[:len(w.queue)-1]
+		w.busy++
+		w.mu.Unlock()
+
+		subdirs, found, err := w.scan(dir)
+
+		w.mu.Lock()
+		w.busy--
+		if err != nil && w.err == nil {
+			w.err = err
+		}
+		w.queue = append(w.queue, subdirs...)
+		w.res.globMatches = append(w.res.globMatches, found.globMatches...)
+		w.res.protected = append(w.res.protected, found.protected...)
+		w.cond.Broadcast()
+		w.mu.Unlock()
+	}
+}
+
+// scan reads one directory.
+func (w *walker) scan(dir string) (subdirs []string, r walkResult, err error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrPermission) || errors.Is(err, fs.ErrNotExist) {
+			return nil, r, nil
+		}
+		return nil, r, &PlanError{Msg: fmt.Sprintf("scan %s: %v", dir, err)}
+	}
+	ents, err := f.ReadDir(-1)
+	f.Close()
+	if err != nil {
+		return nil, r, &PlanError{Msg: fmt.Sprintf("scan %s: %v", dir, err)}
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if w.single[name] {
+			r.protected = append(r.protected, dir+"/"+name)
+		}
+		if subs, ok := w.nested[name]; ok && e.IsDir() {
+			for _, sub := range subs {
+				if _, err := os.Lstat(dir + "/" + name + "/" + sub); err == nil {
+					r.protected = append(r.protected, dir+"/"+name+"/"+sub)
+				}
+			}
+		}
+		if w.globs.match(name) {
+			r.globMatches = append(r.globMatches, dir+"/"+name)
+		}
+		if e.IsDir() {
+			subdirs = append(subdirs, dir+"/"+name)
 		}
 	}
-	return false
+	return subdirs, r, nil
 }
 
 func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[`) }
