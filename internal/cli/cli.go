@@ -158,8 +158,9 @@ func (a *App) run(args []string) int {
 		Warn: func(layer, msg string) {
 			a.warnf("running WITHOUT the %s layer: %s (allowed by --allow-degraded %s)", layer, msg, layer)
 		},
-		Notify: func(ctx context.Context, listener int) {
-			cfg := guard.Config{Protected: spec.Protected, DenyCreate: spec.DenyCreate, OnDeny: a.explainDenial}
+		Notify: func(ctx context.Context, listener, landlockFD int) {
+			cfg := guard.Config{Protected: spec.Protected, DenyCreate: spec.DenyCreate, GitDirs: spec.GitDirs,
+				LandlockFD: landlockFD, OnDeny: a.explainDenial}
 			if err := guard.Serve(ctx, listener, cfg); err != nil && ctx.Err() == nil {
 				a.errorf("%v", err)
 			}
@@ -340,7 +341,11 @@ func (a *App) policy(args []string) int {
 // was refused and which setting would allow it.
 func (a *App) explainDenial(d guard.Denial) {
 	fmt.Fprintf(a.Stderr, "airlock: denied: %s %s: %s\n", d.Syscall, d.Path, d.Rule)
-	if d.Allow != "" {
+	switch {
+	case d.Allow == "":
+	case strings.HasPrefix(d.Rule, "protected "):
 		fmt.Fprintf(a.Stderr, "airlock: hint: host tools execute this path, so it is write-protected; to allow it, set %s in the policy\n", d.Allow)
+	default:
+		fmt.Fprintf(a.Stderr, "airlock: hint: to allow it, %s in the policy\n", d.Allow)
 	}
 }

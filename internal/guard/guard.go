@@ -14,6 +14,17 @@ type Config struct {
 	Protected []string
 	// DenyCreate are absolute sandbox paths that must not be created.
 	DenyCreate []string
+	// GitDirs are git directories not named ".git" (the targets of ".git"
+	// files and symlinks); what a ".git" directory may not hold, they may
+	// not hold either.
+	GitDirs []string
+	// LandlockFD is the sandbox's Landlock ruleset; 0 or less means none
+	// (the guard never receives stdin as a ruleset). The thread that
+	// performs operations on the sandbox's behalf enforces it on itself, so
+	// the guard can never reach what Landlock denies the sandbox (a secret
+	// created on the host after start, say). The caller keeps it open
+	// while Serve runs.
+	LandlockFD int
 	// OnDeny is called for every refused operation (for the audit trail and
 	// the user's explanation). It must not block.
 	OnDeny func(Denial)
@@ -35,10 +46,14 @@ type rules struct {
 	nested  map[string][]string // ".git" -> ["hooks", "config"]
 	parents map[string]bool     // ".git": may exist only as a real directory
 	deny    map[string]bool
+	gitDirs map[string]bool
 }
 
 func compile(c Config) rules {
-	r := rules{single: map[string]bool{}, nested: map[string][]string{}, parents: map[string]bool{}, deny: map[string]bool{}}
+	r := rules{single: map[string]bool{}, nested: map[string][]string{}, parents: map[string]bool{}, deny: map[string]bool{}, gitDirs: map[string]bool{}}
+	for _, g := range c.GitDirs {
+		r.gitDirs[path.Clean(g)] = true
+	}
 	for _, p := range c.Protected {
 		if dir, name, ok := strings.Cut(p, "/"); ok {
 			r.nested[dir] = append(r.nested[dir], name)
@@ -73,8 +88,8 @@ func (r rules) check(parent, base string, k kind) string {
 	if r.single[base] {
 		return "protected " + base
 	}
-	if subs, ok := r.nested[path.Base(parent)]; ok && slices.Contains(subs, base) {
-		return "protected " + path.Base(parent) + "/" + base
+	if owner := r.nestedOwner(parent); owner != "" && slices.Contains(r.nested[owner], base) {
+		return "protected " + owner + "/" + base
 	}
 	// A ".git" that is a file or a symlink can point git at any directory,
 	// whose hooks and config would then run unprotected. Only a real
@@ -83,6 +98,32 @@ func (r rules) check(parent, base string, k kind) string {
 		return "protected " + base + " (only a directory may be created)"
 	}
 	return ""
+}
+
+// nestedOwner returns the protected parent name (".git") whose rules apply
+// to entries of the directory parent: parent is such a directory, lies
+// anywhere inside one (submodule git dirs under .git/modules, worktree
+// dirs under .git/worktrees), or is a git dir a ".git" file points to.
+func (r rules) nestedOwner(parent string) string {
+	for owner := range r.nested {
+		if path.Base(parent) == owner || strings.Contains(parent+"/", "/"+owner+"/") {
+			return owner
+		}
+	}
+	for g := range r.gitDirs {
+		if parent == g || strings.HasPrefix(parent, g+"/") {
+			if _, ok := r.nested[".git"]; ok {
+				return ".git"
+			}
+		}
+	}
+	return ""
+}
+
+// receivesNested reports whether a directory arriving at base inside
+// parent would fall under nested rules, so its content must be checked.
+func (r rules) receivesNested(parent, base string) bool {
+	return r.parents[base] || r.nestedOwner(parent) != "" || r.nestedOwner(path.Join(parent, base)) != ""
 }
 
 // allowFor names the policy setting that lifts rule.
@@ -106,12 +147,15 @@ func (r rules) allowFor(rule string) string {
 	return fmt.Sprintf("filesystem.unprotect: [%q]", name)
 }
 
-// checkRenamedDir decides whether a directory whose entries are names may be
-// renamed to base: a ".git" must not arrive with hooks or config inside.
-func (r rules) checkRenamedDir(base string, names []string) string {
-	for _, sub := range r.nested[base] {
-		if slices.Contains(names, sub) {
-			return "protected " + base + "/" + sub
+// checkRenamedDir decides whether a directory whose entries, at any depth,
+// have the given names may arrive where nested rules apply: a ".git" (or
+// a directory inside one) must not arrive with hooks or config inside.
+func (r rules) checkRenamedDir(names []string) string {
+	for owner, subs := range r.nested {
+		for _, sub := range subs {
+			if slices.Contains(names, sub) {
+				return "protected " + owner + "/" + sub
+			}
 		}
 	}
 	return ""

@@ -2,6 +2,7 @@ package guard
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"regexp"
 	"runtime"
@@ -38,6 +39,18 @@ func resolveParent(t *target, path string) (fd int, real, base string, err error
 	return fd, real, base, nil
 }
 
+// isMountRoot reports whether base in dirfd is the root of a mount in the
+// sandbox's mount tree (dirfd was resolved inside it, so the lookup crosses
+// the sandbox's mounts).
+func isMountRoot(dirfd int, base string) bool {
+	var stx unix.Statx_t
+	err := unix.Statx(dirfd, base, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, unix.STATX_BASIC_STATS, &stx)
+	if err != nil {
+		return false
+	}
+	return stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 && stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0
+}
+
 func exists(dirfd int, base string) bool {
 	var st unix.Stat_t
 	return unix.Fstatat(dirfd, base, &st, unix.AT_SYMLINK_NOFOLLOW) == nil
@@ -54,10 +67,10 @@ func done(err error) (reply, string) {
 	return reply{fd: -1}, ""
 }
 
-func (op *operation) run(t *target, r rules, umask uint32) (reply, string) {
+func (op *operation) run(t *target, r rules, umask uint32, landlockFD int) (reply, string) {
 	switch op.call {
 	case "open", "creat", "openat":
-		return op.open(t, r, umask)
+		return op.open(t, r, umask, landlockFD)
 	}
 	pfd, preal, base, err := resolveParent(t, op.path)
 	if err != nil {
@@ -147,6 +160,12 @@ func (op *operation) rename(t *target, r rules, npfd int, npreal, nbase string) 
 			return deny(rule)
 		}
 	}
+	// The guard runs in the host's mount namespace, where the sandbox's
+	// mounts (masks, read-only binds) are not mount points, so the kernel
+	// would not refuse to move them. Refuse as it would inside: EBUSY.
+	if isMountRoot(opfd, obase) || isMountRoot(npfd, nbase) {
+		return done(unix.EBUSY)
+	}
 	return done(unix.Renameat2(opfd, obase, npfd, nbase, uint(op.flags)))
 }
 
@@ -167,46 +186,88 @@ func (r rules) checkMove(srcDir int, srcBase, dstReal, dstBase string) string {
 	if rule := r.check(dstReal, dstBase, k); rule != "" {
 		return rule
 	}
-	if k != kindDir || !r.parents[dstBase] {
+	if k != kindDir || !r.receivesNested(dstReal, dstBase) {
 		return ""
 	}
-	fd, err := unix.Openat(srcDir, srcBase, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	names, err := subtreeNames(srcDir, srcBase, maxMovedEntries)
 	if err != nil {
-		return "protected " + dstBase + " (its content cannot be checked)"
+		return "protected " + dstBase + " (its content cannot be checked: " + err.Error() + ")"
 	}
-	f := os.NewFile(uintptr(fd), srcBase)
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
-	if err != nil {
-		return "protected " + dstBase + " (its content cannot be checked)"
-	}
-	return r.checkRenamedDir(dstBase, names)
+	return r.checkRenamedDir(names)
 }
 
-// selfFD matches the spellings of "my own file descriptor N" that shells
-// and scripts open with O_CREAT (> /dev/stdout). They are magic links in
-// the task's /proc, so they are reopened through the task's real /proc
-// entry, exactly as the kernel would for the task itself.
-var selfFD = regexp.MustCompile(`^/(?:dev/fd/([0-9]+)|dev/(stdin|stdout|stderr)|proc/(?:self|thread-self)/fd/([0-9]+))$`)
+// maxMovedEntries bounds the walk of a directory moved into a git dir; a
+// larger one is refused rather than moved unchecked.
+const maxMovedEntries = 10000
 
-func (op *operation) open(t *target, r rules, umask uint32) (reply, string) {
+// subtreeNames lists the names of every entry below base in dirfd, without
+// following symlinks, up to limit entries.
+func subtreeNames(dirfd int, base string, limit int) ([]string, error) {
+	var names []string
+	var walk func(parent int, name string) error
+	walk = func(parent int, name string) error {
+		fd, err := unix.Openat(parent, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		f := os.NewFile(uintptr(fd), name)
+		defer f.Close()
+		ents, err := f.ReadDir(-1)
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			names = append(names, e.Name())
+			if len(names) > limit {
+				return fmt.Errorf("more than %d entries", limit)
+			}
+			if e.IsDir() {
+				if err := walk(fd, e.Name()); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return names, walk(dirfd, base)
+}
+
+// selfFDPath matches the spellings of "my own file descriptor N" that
+// shells and scripts open with O_CREAT (> /dev/stdout). They are magic
+// links in the task's /proc; the receiving thread duplicates the task's
+// descriptor (pidfd_getfd) and the executor reopens the duplicate.
+var selfFDPath = regexp.MustCompile(`^/(?:dev/fd/([0-9]+)|dev/(stdin|stdout|stderr)|proc/(?:self|thread-self)/fd/([0-9]+))$`)
+
+// selfFDNumber returns N when path names the task's own descriptor N.
+func selfFDNumber(path string) (int, bool) {
+	m := selfFDPath.FindStringSubmatch(path)
+	if m == nil {
+		return 0, false
+	}
+	switch m[2] {
+	case "stdin":
+		return 0, true
+	case "stdout":
+		return 1, true
+	case "stderr":
+		return 2, true
+	}
+	n, err := strconv.Atoi(m[1] + m[3])
+	return n, err == nil
+}
+
+func (op *operation) open(t *target, r rules, umask uint32, landlockFD int) (reply, string) {
 	flags := op.flags
 	cloexec := flags&unix.O_CLOEXEC != 0
-	if m := selfFD.FindStringSubmatch(op.path); m != nil {
-		n := m[1] + m[3]
-		switch m[2] {
-		case "stdin":
-			n = "0"
-		case "stdout":
-			n = "1"
-		case "stderr":
-			n = "2"
-		}
-		fd, err := unix.Open("/proc/"+strconv.Itoa(t.pid)+"/fd/"+n, (flags&^unix.O_CREAT)|unix.O_CLOEXEC, 0)
+	if op.selfFD >= 0 {
+		// Reopen the task's own descriptor (duplicated into this process
+		// by the receiving thread) through our /proc/self, so Landlock
+		// checks the file it refers to, as it would for the task.
+		fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(op.selfFD), (flags&^unix.O_CREAT)|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return done(err)
 		}
-		return reply{fd: fd, cloexec: cloexec}, ""
+		return existing(fd, cloexec)
 	}
 	pfd, preal, base, err := resolveParent(t, op.path)
 	if err != nil {
@@ -249,7 +310,7 @@ func (op *operation) open(t *target, r rules, umask uint32) (reply, string) {
 			if err != nil {
 				return done(err)
 			}
-			return reply{async: func() reply { return openFIFO(dup, base, flags, cloexec) }, fd: -1}, ""
+			return reply{async: func() reply { return openFIFO(dup, base, flags, cloexec, landlockFD) }, fd: -1}, ""
 		}
 		fd, err := unix.Openat(pfd, base, (flags&^unix.O_CREAT)|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 		if err != nil {
@@ -281,10 +342,10 @@ func existing(fd int, cloexec bool) (reply, string) {
 	return reply{fd: fd, cloexec: cloexec}, ""
 }
 
-func openFIFO(dirfd int, base string, flags int, cloexec bool) reply {
+func openFIFO(dirfd int, base string, flags int, cloexec bool, landlockFD int) reply {
 	defer unix.Close(dirfd)
 	runtime.LockOSThread() // restricted below and never handed back
-	if err := restrictThread(); err != nil {
+	if err := restrictThread(landlockFD); err != nil {
 		return errReply(err)
 	}
 	fd, err := unix.Openat(dirfd, base, (flags&^unix.O_CREAT)|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)

@@ -56,37 +56,98 @@ var ttyDev = unix.Mkdev(5, 0)
 
 // Serve handles notifications on listener until the sandbox is gone. It
 // owns the listener and closes it.
+//
+// Two threads do the work. The receiving thread reads each notification and
+// the target's memory, /proc links and umask. The executor thread performs
+// the operation: it runs with no effective capabilities, the sandbox's
+// Landlock ruleset and a umask of 0, so it can do no more to the
+// filesystem than the sandboxed task itself.
 func Serve(ctx context.Context, listener int, cfg Config) error {
 	defer unix.Close(listener)
-	// This goroutine's thread is changed below (capabilities, umask) and
-	// is never handed back: it dies with the goroutine.
-	runtime.LockOSThread()
-	if err := restrictThread(); err != nil {
+	ex, err := startExecutor(cfg.LandlockFD)
+	if err != nil {
 		return err
 	}
-	s := &server{listener: listener, rules: compile(cfg), onDeny: cfg.OnDeny}
+	defer close(ex.jobs)
+	s := &server{listener: listener, rules: compile(cfg), onDeny: cfg.OnDeny, ex: ex, landlockFD: cfg.LandlockFD}
+	fds := []unix.PollFd{{Fd: int32(listener), Events: unix.POLLIN}}
 	for ctx.Err() == nil {
-		var n notif
-		if err := ioctl(listener, ioctlRecv, unsafe.Pointer(&n)); err != nil {
-			if errors.Is(err, unix.EINTR) || errors.Is(err, unix.ENOENT) {
-				continue
-			}
-			return nil // the filter is gone: every sandboxed task exited
+		// Wait with a timeout so a cancelled context is noticed. POLLHUP
+		// means the filter has no tasks left: the sandbox is gone.
+		n, err := unix.Poll(fds, 250)
+		if errors.Is(err, unix.EINTR) || n == 0 {
+			continue
 		}
-		s.handle(&n)
+		if err != nil {
+			return fmt.Errorf("guard: poll: %w", err)
+		}
+		if fds[0].Revents&(unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0 {
+			return nil
+		}
+		var nt notif
+		if err := ioctl(listener, ioctlRecv, unsafe.Pointer(&nt)); err != nil {
+			if errors.Is(err, unix.EINTR) || errors.Is(err, unix.ENOENT) {
+				continue // the task died before we received its notification
+			}
+			return nil
+		}
+		s.handle(&nt)
 	}
 	return ctx.Err()
 }
 
+// executor runs jobs on one restricted thread.
+type executor struct {
+	jobs chan func()
+}
+
+func startExecutor(landlockFD int) (*executor, error) {
+	ex := &executor{jobs: make(chan func())}
+	ready := make(chan error)
+	go func() {
+		// The thread is restricted for good and never handed back: it
+		// dies with this goroutine.
+		runtime.LockOSThread()
+		if err := restrictThread(landlockFD); err != nil {
+			ready <- err
+			return
+		}
+		close(ready)
+		for job := range ex.jobs {
+			job()
+		}
+	}()
+	if err := <-ready; err != nil {
+		return nil, err
+	}
+	return ex, nil
+}
+
+// run executes f on the executor thread and returns its reply.
+func (ex *executor) run(f func() reply) reply {
+	out := make(chan reply, 1)
+	ex.jobs <- func() { out <- f() }
+	return <-out
+}
+
 // restrictThread makes the calling thread as weak as the sandboxed process
-// in the ways that matter for the operations it emulates: no effective
-// capabilities (so file permissions apply as they do to the sandbox) and a
-// private umask of 0 (the target's umask is applied explicitly).
-func restrictThread() error {
+// in the ways that matter for the operations it emulates: the sandbox's
+// Landlock domain, no effective capabilities (so file permissions apply as
+// they do to the sandbox) and a private umask of 0 (the target's umask is
+// applied explicitly).
+func restrictThread(landlockFD int) error {
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		return fmt.Errorf("guard: unshare fs: %w", err)
 	}
 	unix.Umask(0)
+	if landlockFD > 0 {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("guard: no_new_privs: %w", err)
+		}
+		if _, _, e := unix.Syscall(unix.SYS_LANDLOCK_RESTRICT_SELF, uintptr(landlockFD), 0, 0); e != 0 {
+			return fmt.Errorf("guard: enforce the sandbox's landlock ruleset: %w", e)
+		}
+	}
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	if err := unix.Capget(&hdr, &data[0]); err != nil {
@@ -108,9 +169,11 @@ func ioctl(fd int, req uintptr, arg unsafe.Pointer) error {
 }
 
 type server struct {
-	listener int
-	rules    rules
-	onDeny   func(Denial)
+	listener   int
+	rules      rules
+	onDeny     func(Denial)
+	ex         *executor
+	landlockFD int
 }
 
 // reply is the outcome of one emulated syscall.
@@ -225,8 +288,17 @@ func (s *server) emulate(n *notif) reply {
 	default:
 		return errReply(unix.ENOSYS)
 	}
+	op.selfFD = -1
 	if err := op.load(t); err != nil {
 		return errReply(err)
+	}
+	if n, ok := selfFDNumber(op.path); ok && (name == "open" || name == "creat" || name == "openat") {
+		fd, err := dupTaskFD(t.pid, n)
+		if err != nil {
+			return errReply(err)
+		}
+		op.selfFD = fd
+		defer unix.Close(fd)
 	}
 	// Everything the decision depends on has been read: make sure it was
 	// read from the task that is still waiting, not a recycled pid.
@@ -234,7 +306,12 @@ func (s *server) emulate(n *notif) reply {
 		return errReply(unix.ESRCH)
 	}
 	umask := readUmask(t.pid)
-	r, denial := op.run(t, s.rules, umask)
+	var denial string
+	r := s.ex.run(func() reply {
+		var r reply
+		r, denial = op.run(t, s.rules, umask, s.landlockFD)
+		return r
+	})
 	if denial != "" && s.onDeny != nil {
 		s.onDeny(Denial{Pid: t.pid, Syscall: name, Path: op.path, Rule: denial, Allow: s.rules.allowFor(denial)})
 	}
@@ -254,6 +331,10 @@ type operation struct {
 	str      string
 	flags    int
 	mode     uint32
+	// selfFD is, for an open of the task's own /proc/self/fd/N (or
+	// /dev/stdout ...), the task's descriptor duplicated into this
+	// process; -1 otherwise.
+	selfFD int
 }
 
 func (op *operation) load(t *target) error {
@@ -323,6 +404,24 @@ func (t *target) abs(dirfd int, addr uint64) (string, error) {
 		return "", unix.ENOENT
 	}
 	return strings.TrimSuffix(base, "/") + "/" + p, nil
+}
+
+// dupTaskFD duplicates descriptor n of task pid into this process.
+func dupTaskFD(pid, n int) (int, error) {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return -1, unix.ESRCH
+	}
+	defer unix.Close(pidfd)
+	fd, err := unix.PidfdGetfd(pidfd, n, 0)
+	if err != nil {
+		if errors.Is(err, unix.EBADF) {
+			return -1, unix.ENOENT // like /proc/self/fd/N for a closed N
+		}
+		return -1, err
+	}
+	unix.CloseOnExec(fd)
+	return fd, nil
 }
 
 func readUmask(pid int) uint32 {

@@ -348,6 +348,12 @@ func (l *yamlLoader) mapping(n *yaml.Node, field string, handlers map[string]fun
 			return l.errAt(k, name, "duplicate key (first set at line %d)", prev.Line)
 		}
 		seen[k.Value] = k
+		if isNull(v) && v.Value == "~" && name == "filesystem.workspace" {
+			// Written "~" for the one scalar path setting, this is almost
+			// certainly the home directory, not YAML's null: refuse rather
+			// than silently unset it.
+			return l.errAt(v, name, `got null ("~" alone is YAML for null; write "~/" or quote it)`)
+		}
 		if isNull(v) {
 			continue
 		}

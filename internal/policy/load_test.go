@@ -3,6 +3,8 @@ package policy
 import (
 	"errors"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -283,5 +285,19 @@ func TestLoadFileIOErrors(t *testing.T) {
 	wantError(t, err, "big.yaml: file is larger than 1048576 bytes")
 	if _, err := LoadFile(dir); err == nil {
 		t.Error("got no error reading a directory, want one")
+	}
+}
+
+// TestLoadFileWorkspaceTilde: "workspace: ~" is YAML null, but the user
+// meant the home directory; it must not silently mean "unset".
+func TestLoadFileWorkspaceTilde(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.yaml")
+	if err := os.WriteFile(path, []byte("filesystem:\n  workspace: ~\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadFile(path)
+	want := path + `:2:14: filesystem.workspace: got null ("~" alone is YAML for null; write "~/" or quote it)`
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v, want %s", err, want)
 	}
 }

@@ -26,9 +26,21 @@ func (c conn) send(m message, fds ...int) error {
 }
 
 func (c conn) recv() (message, []int, error) {
-	buf := make([]byte, maxPacket)
 	oob := make([]byte, unix.CmsgSpace(4*4))
 	for {
+		// Peek at the packet's length first, so a small message does not
+		// cost a large buffer.
+		size, _, err := unix.Recvfrom(c.fd, nil, unix.MSG_PEEK|unix.MSG_TRUNC)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return message{}, nil, err
+		}
+		if size > maxPacket {
+			return message{}, nil, fmt.Errorf("control message of %d bytes is too large", size)
+		}
+		buf := make([]byte, max(size, 1))
 		n, oobn, _, _, err := unix.Recvmsg(c.fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
 		if err == unix.EINTR {
 			continue

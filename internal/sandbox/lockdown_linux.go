@@ -23,7 +23,7 @@ func lockdown(c conn, s *Spec) (int, error) {
 	if err := allThreads(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0); err != nil {
 		return -1, fail("no_new_privs", "", "no_new_privs: %v", err)
 	}
-	if err := degradable(c, s.Landlock, applyLandlock(s)); err != nil {
+	if err := degradable(c, s.Landlock, applyLandlock(c, s)); err != nil {
 		return -1, err
 	}
 	if err := dropCaps(); err != nil {
@@ -68,12 +68,14 @@ func applySeccomp(s *Spec) (int, error) {
 	return fd, nil
 }
 
-func applyLandlock(s *Spec) error {
+func applyLandlock(c conn, s *Spec) error {
 	if s.Landlock == Off {
 		return nil
 	}
 	rules := landlock.Rules{
-		ReadOnly:              []string{"/"},
+		// Paths bound back inside masks (allow_read, allowed sockets) are
+		// granted explicitly: a grant inside a denied area wins.
+		ReadOnly:              append(append([]string{"/"}, s.Reexpose...), s.UnixSockets...),
 		ReadWrite:             append([]string{"/tmp", "/dev", "/proc"}, s.Writable...),
 		ScopeSignals:          true,
 		ScopeAbstractUnix:     true,
@@ -87,6 +89,11 @@ func applyLandlock(s *Spec) error {
 		return fail("landlock", hintDegraded+"landlock", "landlock: %v", err)
 	}
 	defer unix.Close(fd)
+	if s.NotifyCreate {
+		if err := c.send(message{Type: msgLandlock}, fd); err != nil {
+			return fail("landlock", "", "send landlock ruleset: %v", err)
+		}
+	}
 	if err := allThreads(unix.SYS_LANDLOCK_RESTRICT_SELF, uintptr(fd), 0, 0); err != nil {
 		return fail("landlock", hintDegraded+"landlock", "landlock_restrict_self: %v", err)
 	}

@@ -43,10 +43,6 @@ func compileGlobs(globs []string) *nameMatcher {
 	return m
 }
 
-func (m *nameMatcher) empty() bool {
-	return len(m.exact) == 0 && len(m.prefixes) == 0 && len(m.suffixes) == 0 && len(m.infixes) == 0 && len(m.other) == 0
-}
-
 func (m *nameMatcher) match(name string) bool {
 	if m.exact[name] {
 		return true

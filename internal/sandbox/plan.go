@@ -51,7 +51,11 @@ func Plan(p *policy.Policy, in PlanInput) (*Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	ep, err := p.Expand(in.Home, ws)
+	// Relative rules are relative to the canonical workspace, whatever
+	// spelling (a symlink, a relative path) the user gave for it.
+	canon := *p
+	canon.Filesystem.Workspace = ws
+	ep, err := canon.Expand(in.Home, ws)
 	if err != nil {
 		return nil, err
 	}
@@ -88,8 +92,12 @@ func Plan(p *policy.Policy, in PlanInput) (*Spec, error) {
 		s.UID, s.GID = 1000, 1000
 	}
 	s.Dir = ws
-	if in.Cwd == ws || strings.HasPrefix(in.Cwd, ws+"/") {
-		s.Dir = in.Cwd
+	cwd := in.Cwd
+	if c, err := filepath.EvalSymlinks(cwd); err == nil {
+		cwd = c
+	}
+	if cwd == ws || strings.HasPrefix(cwd, ws+"/") {
+		s.Dir = cwd
 	}
 	s.Env = BuildEnv(in.HostEnv, p.Process.Env, s.Dir)
 
@@ -125,7 +133,7 @@ func Plan(p *policy.Policy, in PlanInput) (*Spec, error) {
 	// Deny-read: explicit paths, then glob matches.
 	denied := map[string]bool{}
 	addDeny := func(path string, inWritable bool) error {
-		fi, err := os.Lstat(path)
+		_, err := os.Lstat(path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			if !inWritable && !underAny(path, s.Writable) {
@@ -136,20 +144,22 @@ func Plan(p *policy.Policy, in PlanInput) (*Spec, error) {
 		case err != nil:
 			return &PlanError{Msg: fmt.Sprintf("deny_read %s: %v", path, err), Hint: "fix the path or remove the rule"}
 		}
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			if inWritable || underAny(path, s.Writable) {
-				// A link inside a writable path is the sandbox's own; its
-				// target is masked by its own rule or is not secret.
-				return nil
-			}
-			real, err := filepath.EvalSymlinks(path)
-			if err != nil {
-				return nil // dangling: nothing to read
-			}
-			path = real
-			if fi, err = os.Stat(path); err != nil {
-				return nil
-			}
+		// Mask the real object, whatever symlinks (the last component or
+		// any directory on the way, like a dotfile manager's ~/.config)
+		// lead to it. Inside writable trees links are the sandbox's own:
+		// a path that goes through one is not followed (its target is
+		// masked by its own rule, or is not secret).
+		real, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			return nil // dangling: nothing to read
+		}
+		if real != path && (inWritable || underAny(path, s.Writable) || underAny(real, s.Writable)) {
+			return nil
+		}
+		path = real
+		fi, err := os.Stat(path)
+		if err != nil {
+			return nil
 		}
 		if denied[path] {
 			return nil
@@ -231,6 +241,21 @@ func Plan(p *policy.Policy, in PlanInput) (*Spec, error) {
 	for _, f := range found.protected {
 		ro[f] = true
 	}
+	// Git directories reached through a ".git" file or symlink, inside a
+	// writable tree: protected like a ".git" directory.
+	for _, g := range found.gitDirs {
+		if !underAny(g, s.Writable) || slices.Contains(s.GitDirs, g) {
+			continue
+		}
+		s.GitDirs = append(s.GitDirs, g)
+		for _, p := range protected {
+			if _, sub, ok := strings.Cut(p, "/"); ok {
+				if _, err := os.Lstat(g + "/" + sub); err == nil {
+					ro[g+"/"+sub] = true
+				}
+			}
+		}
+	}
 	if in.Self != "" && underAny(in.Self, s.Writable) {
 		ro[in.Self] = true
 	}
@@ -290,6 +315,7 @@ func layerMode(p *policy.Policy, layer string) Layer {
 type walkResult struct {
 	globMatches []string
 	protected   []string
+	gitDirs     []string
 }
 
 // walkWritable walks every writable root at any depth, without following
@@ -364,6 +390,7 @@ func (w *walker) work() {
 		w.queue = append(w.queue, subdirs...)
 		w.res.globMatches = append(w.res.globMatches, found.globMatches...)
 		w.res.protected = append(w.res.protected, found.protected...)
+		w.res.gitDirs = append(w.res.gitDirs, found.gitDirs...)
 		w.cond.Broadcast()
 		w.mu.Unlock()
 	}
@@ -383,26 +410,75 @@ func (w *walker) scan(dir string) (subdirs []string, r walkResult, err error) {
 	if err != nil {
 		return nil, r, &PlanError{Msg: fmt.Sprintf("scan %s: %v", dir, err)}
 	}
+	// Inside a git directory at any depth (submodule git dirs live in
+	// .git/modules/NAME, worktrees in .git/worktrees/NAME), the names that
+	// git executes or obeys are protected.
+	var owner string
+	for o := range w.nested {
+		if strings.HasSuffix(dir, "/"+o) || strings.Contains(dir, "/"+o+"/") {
+			owner = o
+		}
+	}
 	for _, e := range ents {
 		name := e.Name()
+		full := dir + "/" + name
 		if w.single[name] {
-			r.protected = append(r.protected, dir+"/"+name)
+			r.protected = append(r.protected, full)
 		}
-		if subs, ok := w.nested[name]; ok && e.IsDir() {
-			for _, sub := range subs {
-				if _, err := os.Lstat(dir + "/" + name + "/" + sub); err == nil {
-					r.protected = append(r.protected, dir+"/"+name+"/"+sub)
-				}
+		if owner != "" && slices.Contains(w.nested[owner], name) {
+			r.protected = append(r.protected, full)
+		}
+		if _, ok := w.nested[name]; ok && !e.IsDir() {
+			// A ".git" file or symlink points git at another directory:
+			// the pointer is protected, and so is what it points to. (A
+			// symlink cannot be bound read-only without following it; the
+			// guard refuses to create a new one in its place.)
+			if e.Type()&fs.ModeSymlink == 0 {
+				r.protected = append(r.protected, full)
+			}
+			if target := gitDirTarget(full, e.Type()); target != "" {
+				r.gitDirs = append(r.gitDirs, target)
 			}
 		}
 		if w.globs.match(name) {
-			r.globMatches = append(r.globMatches, dir+"/"+name)
+			r.globMatches = append(r.globMatches, full)
 		}
 		if e.IsDir() {
-			subdirs = append(subdirs, dir+"/"+name)
+			subdirs = append(subdirs, full)
 		}
 	}
 	return subdirs, r, nil
+}
+
+// gitDirTarget returns the directory a ".git" file ("gitdir: PATH") or
+// symlink points to, canonical, or "" when there is none.
+func gitDirTarget(p string, typ fs.FileMode) string {
+	var target string
+	if typ&fs.ModeSymlink != 0 {
+		target = p
+	} else {
+		b, err := os.ReadFile(p)
+		if err != nil || len(b) > 4096 {
+			return ""
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		v, ok := strings.CutPrefix(strings.TrimSpace(line), "gitdir:")
+		if !ok {
+			return ""
+		}
+		target = strings.TrimSpace(v)
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(p), target)
+		}
+	}
+	c, err := filepath.EvalSymlinks(target)
+	if err != nil {
+		return ""
+	}
+	if fi, err := os.Stat(c); err != nil || !fi.IsDir() {
+		return ""
+	}
+	return c
 }
 
 func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[`) }

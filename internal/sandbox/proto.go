@@ -13,6 +13,7 @@ package sandbox
 //	    |                                      pivot_root, pty, landlock,
 //	    |                                      caps, seccomp (+listener)
 //	    |<---------------- pty (fd: master), only for a TTY ---------------|
+//	    |<---------------- landlock (fd: ruleset), when Landlock applies --|
 //	    |<---------------- notify (fd: seccomp listener), if asked --------|
 //	    |<---------------- degraded{layer,msg}, per missing best-effort layer
 //	    |<---------------- started | error{msg,hint} ----------------------|
@@ -33,11 +34,14 @@ type message struct {
 }
 
 const (
-	msgSpec    = "spec"
-	msgPty     = "pty"
-	msgNotify  = "notify"
-	msgStarted = "started"
-	msgError   = "error"
+	msgSpec   = "spec"
+	msgPty    = "pty"
+	msgNotify = "notify"
+	// msgLandlock carries init's Landlock ruleset fd, which the create
+	// guard enforces on the thread that acts for the sandbox.
+	msgLandlock = "landlock"
+	msgStarted  = "started"
+	msgError    = "error"
 	// msgDegraded reports a best-effort layer that could not be applied.
 	msgDegraded = "degraded"
 	msgExit     = "exit"

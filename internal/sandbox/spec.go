@@ -52,6 +52,10 @@ type Spec struct {
 	// DenyCreate are deny_write paths inside writable trees that did not
 	// exist at start; the create guard refuses to create them.
 	DenyCreate []string `json:"deny_create"`
+	// GitDirs are git directories inside writable trees that are not named
+	// ".git": the targets of ".git" files (submodules, worktrees) and
+	// symlinks. They get the same protection as a ".git" directory.
+	GitDirs []string `json:"git_dirs"`
 
 	Rlimits []Rlimit `json:"rlimits"`
 }

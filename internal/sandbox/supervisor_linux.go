@@ -40,8 +40,9 @@ type Options struct {
 	// Warn reports a best-effort layer that is missing on this run.
 	Warn func(layer, msg string)
 	// Notify handles seccomp notifications (the create guard); required
-	// when the spec asks for them.
-	Notify func(ctx context.Context, listener int)
+	// when the spec asks for them. landlockFD is the sandbox's Landlock
+	// ruleset, or -1; it stays open until Run returns.
+	Notify func(ctx context.Context, listener, landlockFD int)
 }
 
 // Result describes how the run ended.
@@ -83,9 +84,11 @@ func Run(ctx context.Context, s *Spec, o Options) (Result, error) {
 	}
 
 	cmd := &exec.Cmd{
-		Path:       reexec.Self,
-		Args:       []string{reexec.Argv0(InitName)},
-		Env:        []string{},
+		Path: reexec.Self,
+		Args: []string{reexec.Argv0(InitName)},
+		// Init is a reaper: one P keeps the stop-the-world pauses of its
+		// all-threads lockdown short. Nothing else reaches its environment.
+		Env:        []string{"GOMAXPROCS=1"},
 		ExtraFiles: []*os.File{child},
 		SysProcAttr: &unix.SysProcAttr{
 			Cloneflags: unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID |
@@ -130,6 +133,12 @@ func Run(ctx context.Context, s *Spec, o Options) (Result, error) {
 	// Set-up phase: wait for started or error.
 	var master *os.File
 	var restore func()
+	landlockFD := -1
+	defer func() {
+		if landlockFD >= 0 {
+			unix.Close(landlockFD)
+		}
+	}()
 	var outDone <-chan struct{}
 	for started := false; !started; {
 		m, fds, err := ctl.recv()
@@ -152,7 +161,7 @@ func Run(ctx context.Context, s *Spec, o Options) (Result, error) {
 					<-waitErr
 					return Result{}, &SetupError{Layer: "seccomp", Msg: "no handler for seccomp notifications"}
 				}
-				go o.Notify(ctx, fds[0])
+				go o.Notify(ctx, fds[0], landlockFD)
 			}
 		case msgError:
 			<-waitErr
@@ -160,6 +169,10 @@ func Run(ctx context.Context, s *Spec, o Options) (Result, error) {
 				restore()
 			}
 			return Result{}, &SetupError{Layer: m.Layer, Msg: m.Msg, Hint: m.Hint, Code: m.Code}
+		case msgLandlock:
+			if len(fds) == 1 {
+				landlockFD = fds[0]
+			}
 		case msgDegraded:
 			o.warn(m.Layer, m.Msg)
 		case msgStarted:
