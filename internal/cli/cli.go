@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/airlock-sandbox/airlock/internal/cgroup"
 	"github.com/airlock-sandbox/airlock/internal/doctor"
 	"github.com/airlock-sandbox/airlock/internal/guard"
@@ -91,7 +89,33 @@ func (a *App) warnf(format string, args ...any) {
 func (a *App) flagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(a.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(a.Stderr, "Usage: airlock %s [flags]\n\nFlags:\n", name)
+		fs.PrintDefaults()
+	}
 	return fs
+}
+
+// parseFlags parses args and reports a bad flag in airlock's own format.
+// It returns done=true with the exit status when the caller should stop:
+// after -h (0) or on an error (errCode).
+func (a *App) parseFlags(fs *flag.FlagSet, args []string, errCode int) (done bool, code int) {
+	usage := fs.Usage
+	fs.Usage = func() {} // errors are reported below, -h prints usage
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.Usage = usage
+	switch {
+	case err == nil:
+		return false, 0
+	case errors.Is(err, flag.ErrHelp):
+		usage()
+		return true, ExitOK
+	}
+	fs.SetOutput(a.Stderr)
+	a.errorf("%v", err)
+	a.hintf("run `airlock %s -h` for the flags", fs.Name())
+	return true, errCode
 }
 
 // reportPolicyErr prints a policy or plan error with its hint.
@@ -116,11 +140,8 @@ func (a *App) run(args []string) int {
 		fmt.Fprintln(a.Stderr, "Usage: airlock run [flags] -- CMD [ARGS...]\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
-		}
-		return ExitSetup
+	if done, code := a.parseFlags(fs, args, ExitSetup); done {
+		return code
 	}
 	argv := fs.Args()
 	if len(argv) == 0 {
@@ -279,18 +300,14 @@ func (a *App) planInput(argv []string, tty string) (sandbox.PlanInput, error) {
 }
 
 func isTerminal(f *os.File) bool {
-	if f == nil {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
+	return f != nil && isTerminalFD(int(f.Fd()))
 }
 
 func (a *App) doctor(args []string) int {
 	fs := a.flagSet("doctor")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if err := fs.Parse(args); err != nil {
-		return ExitUsage
+	if done, code := a.parseFlags(fs, args, ExitUsage); done {
+		return code
 	}
 	r := doctor.Run(context.Background())
 	if *asJSON {
@@ -317,8 +334,8 @@ func (a *App) policy(args []string) int {
 	fs := a.flagSet("policy show")
 	var pf policyFlags
 	pf.register(fs)
-	if err := fs.Parse(args[1:]); err != nil {
-		return ExitUsage
+	if done, code := a.parseFlags(fs, args[1:], ExitUsage); done {
+		return code
 	}
 	p, err := pf.build()
 	if err != nil {

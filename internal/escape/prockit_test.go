@@ -348,6 +348,7 @@ const pkNoCaps = "0000000000000000"
 // the sleep and all four threads of the python3.
 func pkCheckConfined(t *testing.T, tasks []pkTask, pids map[string]string) {
 	t.Helper()
+	t.Logf("checked %d tasks", len(tasks))
 	perPid := map[string]int{}
 	for _, task := range tasks {
 		pid := strings.Split(task.Path, "/")[2]

@@ -372,9 +372,9 @@ func TestResSignalForwarding(t *testing.T) {
 			if err := syscall.Kill(sup.pid(), tc.sig); err != nil {
 				t.Fatal(err)
 			}
-			code, ok := sup.exited(5 * time.Second)
+			code, ok := sup.exited(3 * time.Second)
 			if !ok || code != tc.want {
-				t.Errorf("got exited=%v status %d after %v, want %d within 5s", ok, code, time.Since(start), tc.want)
+				t.Errorf("got exited=%v status %d after %v, want %d within 3s", ok, code, time.Since(start), tc.want)
 			}
 			if left := pkSleepPids(marker); len(left) != 0 {
 				t.Errorf("host: got sleep %v still running, want none", left)

@@ -13,9 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// InitName is the reexec entry point of the sandbox init.
-const InitName = "init"
-
 // controlFD is where the supervisor places init's end of the control socket.
 const controlFD = 3
 
