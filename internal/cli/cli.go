@@ -105,6 +105,7 @@ func (a *App) parseFlags(fs *flag.FlagSet, args []string, errCode int) (done boo
 	fs.SetOutput(io.Discard)
 	err := fs.Parse(args)
 	fs.Usage = usage
+	fs.SetOutput(a.Stderr)
 	switch {
 	case err == nil:
 		return false, 0
@@ -112,7 +113,6 @@ func (a *App) parseFlags(fs *flag.FlagSet, args []string, errCode int) (done boo
 		usage()
 		return true, ExitOK
 	}
-	fs.SetOutput(a.Stderr)
 	a.errorf("%v", err)
 	a.hintf("run `airlock %s -h` for the flags", fs.Name())
 	return true, errCode
