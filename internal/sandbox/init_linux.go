@@ -35,6 +35,11 @@ func RunInit() {
 		os.Exit(ExitSetup)
 	}
 	spec := m.Spec
+	// As PID 1, init ignores every signal it has no handler for: register
+	// before the command starts, so a signal the supervisor forwards the
+	// moment it hears "started" is not lost.
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGWINCH, unix.SIGCHLD)
 	cmdPid, err := setupAndStart(c, spec)
 	if err != nil {
 		var se *setupError
@@ -44,7 +49,7 @@ func RunInit() {
 		_ = c.send(message{Type: msgError, Msg: se.msg, Hint: se.hint, Layer: se.layer, Code: se.code})
 		os.Exit(ExitSetup)
 	}
-	os.Exit(supervise(c, cmdPid))
+	os.Exit(supervise(c, cmdPid, sigs))
 }
 
 type setupError struct {
@@ -151,9 +156,7 @@ func setupAndStart(c conn, s *Spec) (int, error) {
 
 // supervise reaps every child, forwards signals to the command, and returns
 // the command's exit status (128+N when killed by signal N).
-func supervise(c conn, cmdPid int) int {
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGWINCH, unix.SIGCHLD)
+func supervise(c conn, cmdPid int, sigs <-chan os.Signal) int {
 	go func() {
 		// The supervisor never closes the socket while the command runs:
 		// EOF means it died, and nothing may outlive it.

@@ -72,6 +72,11 @@ func Run(ctx context.Context, s *Spec, o Options) (Result, error) {
 	} else {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 	}
+	// Catch signals before init exists, so none can kill the supervisor
+	// by default action and leave the sandbox dying on its own.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGWINCH)
+	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
 		child.Close()
 		return Result{}, &SetupError{Layer: "userns", Msg: fmt.Sprintf("start sandbox init: %v", err),
@@ -95,7 +100,25 @@ func Run(ctx context.Context, s *Spec, o Options) (Result, error) {
 		return Result{}, &SetupError{Layer: "supervisor", Msg: fmt.Sprintf("send spec: %v", err)}
 	}
 
-	// Set-up phase: wait for started or error.
+	// One reader owns the control socket for the whole run.
+	type packet struct {
+		m   message
+		fds []int
+	}
+	msgs := make(chan packet, 8)
+	go func() {
+		defer close(msgs)
+		for {
+			m, fds, err := ctl.recv()
+			if err != nil {
+				return
+			}
+			msgs <- packet{m, fds}
+		}
+	}()
+
+	// Set-up phase: wait for started or error. Signals that arrive now
+	// are held and delivered once the command runs.
 	var master *os.File
 	var restore func()
 	landlockFD := -1
@@ -105,13 +128,28 @@ func Run(ctx context.Context, s *Spec, o Options) (Result, error) {
 		}
 	}()
 	var outDone <-chan struct{}
-	for started := false; !started; {
-		m, fds, err := ctl.recv()
-		if err != nil {
-			kill()
-			<-waitErr
-			return Result{}, &SetupError{Layer: "init", Msg: "sandbox init died during set-up", Hint: "run `airlock doctor`"}
+	var held []os.Signal
+	fail := func(e *SetupError) (Result, error) {
+		kill()
+		<-waitErr
+		if restore != nil {
+			restore()
 		}
+		return Result{}, e
+	}
+	for started := false; !started; {
+		var p packet
+		select {
+		case s := <-sigs:
+			held = append(held, s)
+			continue
+		case pk, ok := <-msgs:
+			if !ok {
+				return fail(&SetupError{Layer: "init", Msg: "sandbox init died during set-up", Hint: "run `airlock doctor`"})
+			}
+			p = pk
+		}
+		m, fds := p.m, p.fds
 		switch m.Type {
 		case msgPty:
 			if len(fds) == 1 {
@@ -122,18 +160,12 @@ func Run(ctx context.Context, s *Spec, o Options) (Result, error) {
 			if len(fds) == 1 {
 				if o.Notify == nil {
 					unix.Close(fds[0])
-					kill()
-					<-waitErr
-					return Result{}, &SetupError{Layer: "seccomp", Msg: "no handler for seccomp notifications"}
+					return fail(&SetupError{Layer: "seccomp", Msg: "no handler for seccomp notifications"})
 				}
 				go o.Notify(ctx, fds[0], landlockFD)
 			}
 		case msgError:
-			<-waitErr
-			if restore != nil {
-				restore()
-			}
-			return Result{}, &SetupError{Layer: m.Layer, Msg: m.Msg, Hint: m.Hint, Code: m.Code}
+			return fail(&SetupError{Layer: m.Layer, Msg: m.Msg, Hint: m.Hint, Code: m.Code})
 		case msgLandlock:
 			if len(fds) == 1 {
 				landlockFD = fds[0]
@@ -151,53 +183,47 @@ func Run(ctx context.Context, s *Spec, o Options) (Result, error) {
 	}()
 
 	// Run phase.
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGWINCH)
-	defer signal.Stop(sigs)
 	var timeout <-chan time.Time
 	if o.Timeout > 0 {
 		t := time.NewTimer(o.Timeout)
 		defer t.Stop()
 		timeout = t.C
 	}
-	exitMsg := make(chan message, 1)
-	go func() {
-		for {
-			m, _, err := ctl.recv()
-			if err != nil {
-				return
+	forward := func(s os.Signal) {
+		if s == unix.SIGWINCH {
+			if master != nil {
+				syncWinsize(o.Stdin, master)
 			}
-			if m.Type == msgExit {
-				exitMsg <- m
-				return
-			}
+			return
 		}
-	}()
-	res := Result{}
+		_ = cmd.Process.Signal(s)
+	}
+	for _, s := range held {
+		forward(s)
+	}
+	res := Result{Code: -1}
 	for done := false; !done; {
 		select {
 		case s := <-sigs:
-			if s == unix.SIGWINCH {
-				if master != nil {
-					syncWinsize(o.Stdin, master)
-				}
-				continue
+			forward(s)
+		case p, ok := <-msgs:
+			if !ok {
+				msgs = nil // init is gone; its exit status comes from wait
+			} else if p.m.Type == msgExit {
+				res.Code = p.m.Code
 			}
-			_ = cmd.Process.Signal(s)
 		case <-timeout:
 			res.Killed = "timeout"
 			kill()
 		case <-ctx.Done():
 			kill()
 		case err := <-waitErr:
-			res.Code = exitCode(err)
+			if res.Code < 0 {
+				// Init exits with the command's status.
+				res.Code = exitCode(err)
+			}
 			done = true
 		}
-	}
-	select {
-	case m := <-exitMsg:
-		res.Code = m.Code
-	default:
 	}
 	if res.Killed == "timeout" {
 		res.Code = ExitTimeout
