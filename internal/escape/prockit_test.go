@@ -159,6 +159,18 @@ func (p *pkProc) exited(d time.Duration) (code int, ok bool) {
 	}
 }
 
+// signaled reports whether the process, once ended, was killed by a
+// signal rather than exiting.
+func (p *pkProc) signaled() bool {
+	<-p.done
+	var ee *exec.ExitError
+	if errors.As(p.err, &ee) {
+		ws, ok := ee.Sys().(syscall.WaitStatus)
+		return ok && ws.Signaled()
+	}
+	return false
+}
+
 // pkSleeper starts `sleep 60` on the host as the leader of its own process
 // group, optionally with other credentials.
 func pkSleeper(t *testing.T, cred *syscall.Credential) *pkProc {
@@ -221,6 +233,12 @@ func pkKillMarked(marker string) {
 
 // pkPoll checks cond every 20ms until it holds or d has passed.
 func pkPoll(d time.Duration, cond func() bool) bool {
+	return pkPollEvery(d, 20*time.Millisecond, cond)
+}
+
+// pkPollEvery checks cond every interval (0: without pause) until it holds
+// or d has passed.
+func pkPollEvery(d, interval time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(d)
 	for {
 		if cond() {
@@ -229,7 +247,7 @@ func pkPoll(d time.Duration, cond func() bool) bool {
 		if time.Now().After(deadline) {
 			return false
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(interval)
 	}
 }
 
@@ -254,8 +272,8 @@ func pkDir(t *testing.T, prefix string) string {
 // set; it is for tests only.
 const pkNoSeccomp = "AIRLOCK_UNSAFE_DISABLE=seccomp"
 
-// pkRows parses "NAME VALUE" lines into a map; other lines are ignored
-// unless they repeat a name.
+// pkRows parses "NAME VALUE" lines into a map. Lines without a space are
+// ignored; a later line with the same name wins.
 func pkRows(out string) map[string]string {
 	m := map[string]string{}
 	for _, l := range strings.Split(out, "\n") {

@@ -381,6 +381,41 @@ func TestResSignalForwarding(t *testing.T) {
 			}
 		})
 	}
+	t.Run("right-after-start", func(t *testing.T) {
+		// The signal lands the moment the command is visible on the host:
+		// the supervisor and init must already forward it then.
+		const runs = 20
+		bad := map[string]int{}
+		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+			want := 128 + int(sig)
+			for range runs {
+				marker := pkMarker()
+				t.Cleanup(func() { pkKillMarked(marker) })
+				sup := pkStart(t, pkCmd{Argv: pkAirlock(nil, "sleep", marker), Dir: f.Work, Env: f.env()})
+				if !pkPollEvery(10*time.Second, 0, func() bool { return len(pkSleepPids(marker)) == 1 }) {
+					t.Fatalf("marked sleep never started inside")
+				}
+				if err := syscall.Kill(sup.pid(), sig); err != nil {
+					t.Fatal(err)
+				}
+				code, ok := sup.exited(3 * time.Second)
+				switch {
+				case !ok:
+					bad[fmt.Sprintf("%v: not ended within 3s", sig)]++
+				case code != want:
+					bad[fmt.Sprintf("%v: exit %d, want %d", sig, code, want)]++
+				case sup.signaled():
+					// The status looks right, but airlock itself died of
+					// the signal: the command was killed with the
+					// sandbox instead of being sent the signal.
+					bad[fmt.Sprintf("%v: airlock killed by it", sig)]++
+				}
+			}
+		}
+		if len(bad) > 0 {
+			t.Errorf("got %v in %d runs per signal, want airlock to forward the signal and exit 128+N every time", bad, runs)
+		}
+	})
 	t.Run("control-host", func(t *testing.T) {
 		marker := pkMarker()
 		t.Cleanup(func() { pkKillMarked(marker) })
