@@ -111,46 +111,29 @@ type candidate struct {
 
 // ownDirV2 returns the caller's own cgroup directory in the v2 hierarchy.
 func (v *sysView) ownDirV2() (string, error) {
-	var own *procCgroup
-	for i := range v.cgroups {
-		if v.cgroups[i].v2 {
-			own = &v.cgroups[i]
-			break
-		}
-	}
-	found := false
-	var lastErr error
-	for _, m := range v.mounts {
-		if !m.v2 {
-			continue
-		}
-		found = true
-		if own == nil {
-			break
-		}
-		d, err := hostDir(path.Join("/", v.prefix, m.mountPoint), m.root, own.path)
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		return d, nil
-	}
-	switch {
-	case !found:
-		return "", errors.New("no cgroup2 file system mounted")
-	case own == nil:
-		return "", errors.New("process has no cgroup v2 membership in /proc/self/cgroup")
-	default:
-		return "", lastErr
-	}
+	return v.ownDir(
+		func(c procCgroup) bool { return c.v2 },
+		func(m mountEntry) bool { return m.v2 },
+		errors.New("no cgroup2 file system mounted"),
+		errors.New("process has no cgroup v2 membership in /proc/self/cgroup"))
 }
 
 // ownDirV1 returns the caller's own cgroup directory in the v1 hierarchy
 // carrying ctrl.
 func (v *sysView) ownDirV1(ctrl string) (string, error) {
+	return v.ownDir(
+		func(c procCgroup) bool { return !c.v2 && slices.Contains(c.controllers, ctrl) },
+		func(m mountEntry) bool { return !m.v2 && slices.Contains(m.options, ctrl) },
+		fmt.Errorf("no cgroup v1 hierarchy with %s mounted", ctrl),
+		fmt.Errorf("process has no %s membership in /proc/self/cgroup", ctrl))
+}
+
+// ownDir finds the caller's membership that isMember selects, and its
+// directory under the first mount that isMount selects and that contains it.
+func (v *sysView) ownDir(isMember func(procCgroup) bool, isMount func(mountEntry) bool, notMounted, notMember error) (string, error) {
 	var own *procCgroup
 	for i := range v.cgroups {
-		if !v.cgroups[i].v2 && slices.Contains(v.cgroups[i].controllers, ctrl) {
+		if isMember(v.cgroups[i]) {
 			own = &v.cgroups[i]
 			break
 		}
@@ -158,7 +141,7 @@ func (v *sysView) ownDirV1(ctrl string) (string, error) {
 	found := false
 	var lastErr error
 	for _, m := range v.mounts {
-		if m.v2 || !slices.Contains(m.options, ctrl) {
+		if !isMount(m) {
 			continue
 		}
 		found = true
@@ -174,9 +157,9 @@ func (v *sysView) ownDirV1(ctrl string) (string, error) {
 	}
 	switch {
 	case !found:
-		return "", fmt.Errorf("no cgroup v1 hierarchy with %s mounted", ctrl)
+		return "", notMounted
 	case own == nil:
-		return "", fmt.Errorf("process has no %s membership in /proc/self/cgroup", ctrl)
+		return "", notMember
 	default:
 		return "", lastErr
 	}

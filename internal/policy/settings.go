@@ -295,11 +295,7 @@ func (r *jsonReader) credentials(f string, fs *Filesystem) error {
 			return r.array(f, func(t jtok, f string) error {
 				return r.objectAt(t, f, with(handlers{
 					"path": func(f string) error {
-						t, err := r.next()
-						if err != nil {
-							return err
-						}
-						s, err := r.stringValue(t, f)
+						t, s, err := r.nextString(f)
 						if err != nil {
 							return err
 						}
@@ -321,11 +317,7 @@ func (r *jsonReader) credentials(f string, fs *Filesystem) error {
 			return r.array(f, func(t jtok, f string) error {
 				return r.objectAt(t, f, with(handlers{
 					"name": func(f string) error {
-						t, err := r.next()
-						if err != nil {
-							return err
-						}
-						s, err := r.stringValue(t, f)
+						t, s, err := r.nextString(f)
 						if err == nil && !isEnvName(s) {
 							return r.errAt(t.off, f, "invalid variable name %q", s)
 						}
@@ -470,6 +462,16 @@ func (r *jsonReader) array(field string, elem func(t jtok, field string) error) 
 	}
 }
 
+// nextString reads the next token as a string value.
+func (r *jsonReader) nextString(field string) (jtok, string, error) {
+	t, err := r.next()
+	if err != nil {
+		return t, "", err
+	}
+	s, err := r.stringValue(t, field)
+	return t, s, err
+}
+
 func (r *jsonReader) stringValue(t jtok, field string) (string, error) {
 	s, ok := t.v.(string)
 	if !ok {
@@ -569,11 +571,7 @@ func (r *jsonReader) port(field string) error {
 }
 
 func (r *jsonReader) enum(field string, values ...string) error {
-	t, err := r.next()
-	if err != nil {
-		return err
-	}
-	s, err := r.stringValue(t, field)
+	t, s, err := r.nextString(field)
 	if err != nil {
 		return err
 	}
@@ -584,11 +582,7 @@ func (r *jsonReader) enum(field string, values ...string) error {
 }
 
 func (r *jsonReader) nonEmptyString(field string) error {
-	t, err := r.next()
-	if err != nil {
-		return err
-	}
-	s, err := r.stringValue(t, field)
+	t, s, err := r.nextString(field)
 	if err == nil && s == "" {
 		return r.errAt(t.off, field, "must not be empty")
 	}
@@ -596,11 +590,7 @@ func (r *jsonReader) nonEmptyString(field string) error {
 }
 
 func (r *jsonReader) absolutePath(field string) error {
-	t, err := r.next()
-	if err != nil {
-		return err
-	}
-	s, err := r.stringValue(t, field)
+	t, s, err := r.nextString(field)
 	if err == nil && !strings.HasPrefix(s, "/") {
 		return r.errAt(t.off, field, "%q is not an absolute path", s)
 	}
@@ -608,11 +598,7 @@ func (r *jsonReader) absolutePath(field string) error {
 }
 
 func (r *jsonReader) proxyURL(field string) error {
-	t, err := r.next()
-	if err != nil {
-		return err
-	}
-	s, err := r.stringValue(t, field)
+	t, s, err := r.nextString(field)
 	if err != nil {
 		return err
 	}
