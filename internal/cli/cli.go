@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/airlock-sandbox/airlock/internal/cgroup"
 	"github.com/airlock-sandbox/airlock/internal/doctor"
@@ -35,6 +36,8 @@ Usage:
   airlock run [flags] -- CMD [ARGS...]   run CMD confined (see airlock run -h)
   airlock doctor [--json]                report which isolation layers this host offers
   airlock policy show [flags]            print the effective policy after defaults and flags
+  airlock proxy --listen ADDR [flags]    run the egress proxy standalone (containers, VMs)
+  airlock connect HOST PORT              relay stdin/stdout through $HTTPS_PROXY (ssh ProxyCommand)
   airlock version                        print the version
 
 Exit status of run: the command's own status (128+N when killed by signal N),
@@ -62,6 +65,10 @@ func (a *App) Main(args []string) int {
 		return a.doctor(args[1:])
 	case "policy":
 		return a.policy(args[1:])
+	case "proxy":
+		return a.proxyCmd(args[1:])
+	case "connect":
+		return a.connect(args[1:])
 	case "version", "--version":
 		fmt.Fprintf(a.Stdout, "airlock %s\n", Version)
 		return ExitOK
@@ -135,7 +142,10 @@ func (a *App) run(args []string) int {
 	fs := a.flagSet("run")
 	var pf policyFlags
 	pf.register(fs)
+	var ef egressFlags
+	ef.register(fs)
 	tty := fs.String("tty", "auto", "give the command a pty: auto, always or never")
+	ask := fs.Bool("ask", false, "ask on the terminal before allowing egress to a destination the policy does not list")
 	fs.Usage = func() {
 		fmt.Fprintln(a.Stderr, "Usage: airlock run [flags] -- CMD [ARGS...]\n\nFlags:")
 		fs.PrintDefaults()
@@ -162,6 +172,29 @@ func (a *App) run(args []string) int {
 		a.errorf("%v", err)
 		return ExitSetup
 	}
+	token, err := newToken()
+	if err != nil {
+		a.errorf("%v", err)
+		return ExitSetup
+	}
+	in.ProxyUser, in.ProxyToken = proxyUser, token
+	var asker *asker
+	var askFn func(context.Context, string, int) bool
+	if *ask {
+		if !in.TTY {
+			a.errorf("--ask needs an interactive terminal (standard input and output)")
+			a.hintf("run it from a terminal, or list the destinations with --allow-domain")
+			return ExitSetup
+		}
+		asker = newAsker(a.Stderr, 30*time.Second)
+		askFn = asker.Ask
+	}
+	er, err := a.newEgress(p, ef, fmt.Sprintf("airlock-%d", os.Getpid()), token, askFn)
+	if err != nil {
+		a.reportPolicyErr(err)
+		return ExitSetup
+	}
+	defer er.close()
 	spec, err := sandbox.Plan(p, in)
 	if err != nil {
 		a.reportPolicyErr(err)
@@ -171,8 +204,15 @@ func (a *App) run(args []string) int {
 		a.errorf("%v", err)
 		return ExitSetup
 	}
-	ctx := context.Background()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if files := nonEmpty(pf.policyFile, pf.settingsFile); len(files) > 0 {
+		// SIGHUP belongs to the command (it is forwarded); the policy
+		// files are watched instead.
+		go watchFiles(ctx, files, time.Second, func() { er.reload(pf.build) })
+	}
 	opts := sandbox.Options{
+		Egress:        er.serve,
 		Limits:        cgroup.Limits{MemoryBytes: p.Limits.MemoryBytes, Pids: p.Limits.Pids, CPUs: p.Limits.CPUs},
 		Timeout:       p.Limits.Timeout,
 		AllowNoCgroup: slices.Contains(p.AllowDegraded, policy.LayerCgroup),
@@ -186,6 +226,18 @@ func (a *App) run(args []string) int {
 				a.errorf("%v", err)
 			}
 		},
+	}
+	if asker != nil {
+		// The prompter owns the terminal's input and forwards keystrokes
+		// to the sandbox except while a question is open.
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			a.errorf("%v", err)
+			return ExitSetup
+		}
+		defer pr.Close()
+		go asker.feed(a.Stdin, pw)
+		opts.Input = pr
 	}
 	res, err := sandbox.Run(ctx, spec, opts)
 	if err != nil {
@@ -365,4 +417,14 @@ func (a *App) explainDenial(d guard.Denial) {
 	default:
 		fmt.Fprintf(a.Stderr, "airlock: hint: to allow it, %s in the policy\n", d.Allow)
 	}
+}
+
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

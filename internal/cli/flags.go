@@ -63,9 +63,23 @@ func (pf *policyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&pf.o.Timeout, "timeout", "", "wall-clock limit, e.g. 30s or 10m")
 	fs.StringVar(&pf.o.MaxOpenFiles, "max-open-files", "", "limit on open file descriptors")
 	fs.StringVar(&pf.o.MaxFileSize, "max-file-size", "", "largest file the command may write, e.g. 1G")
+	fs.Var(listFlag{&pf.o.AllowDomains}, "allow-domain", "allow egress to `PATTERN` (example.com, *.example.com, host:port; repeatable)")
+	fs.Var(listFlag{&pf.o.DenyDomains}, "deny-domain", "refuse egress to `PATTERN`; deny beats allow (repeatable)")
+	fs.Var(listFlag{&pf.o.AllowCIDRs}, "allow-cidr", "allow egress to addresses in `CIDR[:PORT]`, also private and loopback ones (repeatable)")
 	fs.Var(boolPtrFlag{&pf.o.Root}, "root", "run the command as uid 0 inside the sandbox (still without capabilities)")
 }
 
 func (pf *policyFlags) build() (*policy.Policy, error) {
 	return policy.Build(pf.profile, pf.policyFile, pf.settingsFile, pf.o)
+}
+
+// egressFlags are the flags of the egress proxy shared by `run` and `proxy`.
+type egressFlags struct {
+	resolve []string
+	audit   string
+}
+
+func (ef *egressFlags) register(fs *flag.FlagSet) {
+	fs.Var(listFlag{&ef.resolve}, "resolve", "pin `HOST:ADDR` for the proxy's name lookups, like curl --resolve (repeatable)")
+	fs.StringVar(&ef.audit, "audit", "", "append every egress decision to `FILE` as JSON lines")
 }

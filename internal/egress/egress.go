@@ -33,7 +33,8 @@ type Verdict struct {
 type Policy struct {
 	allowNames, denyNames []nameRule
 	allowAddrs, denyAddrs []addrRule
-	self                  []netip.Addr // unmapped, without zone
+	self                  []netip.Addr            // unmapped, without zone
+	pins                  map[string][]netip.Addr // normalised name -> unmapped addresses
 	localBinding          bool
 }
 
@@ -41,6 +42,32 @@ type Policy struct {
 // the command listen on local ports inside the sandbox). It plays no part
 // in egress decisions.
 func (p *Policy) AllowLocalBinding() bool { return p != nil && p.localBinding }
+
+// WithPins returns a copy of p that trusts the addresses the user pinned for
+// a name (curl-style --resolve HOST:ADDR) for that name, whatever their
+// class (a local test server on loopback, say): a pin is the user's own
+// statement, not an answer from DNS, which is what the address classes
+// guard against. Deny rules, the proxy's own addresses and cloud metadata
+// addresses still refuse them: metadata needs an explicit allow_cidrs entry. Names that do not normalise are ignored.
+func (p *Policy) WithPins(pins map[string][]netip.Addr) *Policy {
+	if p == nil {
+		return nil
+	}
+	q := *p
+	q.pins = map[string][]netip.Addr{}
+	for name, addrs := range pins {
+		n, lit, err := normalizeHost(name)
+		if err != nil || lit.IsValid() {
+			continue
+		}
+		for _, a := range addrs {
+			if a.IsValid() {
+				q.pins[n] = append(q.pins[n], Unmap(a.WithZone("")))
+			}
+		}
+	}
+	return &q
+}
 
 // WithSelf returns a copy of p that also refuses the given addresses (the
 // proxy's own addresses), unless an allow_cidrs entry names exactly that
@@ -185,6 +212,10 @@ func (p *Policy) CheckAddr(name string, ip netip.Addr, port int) Verdict {
 	}
 	if r := p.denyAddr(raw, u, port); r != nil {
 		return deny(r.id, fmt.Sprintf("%s is denied by %s entry %q", dest, r.key, r.entry), removeHint(r.key, r.entry))
+	}
+	if name != "" && !p.isSelf(raw, u) && slices.Contains(p.pins[name], u) && Classify(u) != ClassMetadata {
+		return Verdict{Allow: true, Rule: "resolve: " + name + "=" + u.String(),
+			Reason: fmt.Sprintf("%s is the address pinned for %s with --resolve", dest, name)}
 	}
 	cr, _ := lookup(raw)
 	if p.isSelf(raw, u) {

@@ -405,3 +405,37 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestWithPins: a --resolve pin opens its address for its own name only,
+// and deny rules and the proxy's own addresses still win.
+func TestWithPins(t *testing.T) {
+	base, err := Compile(policy.Network{AllowDomains: []string{"app.test:8080", "other.test:8080"}, DenyCIDRs: []string{"10.9.9.9/32"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loop := netip.MustParseAddr("127.0.0.1")
+	denied := netip.MustParseAddr("10.9.9.9")
+	p := base.WithPins(map[string][]netip.Addr{"APP.test.": {loop, denied}}).WithSelf(netip.MustParseAddr("127.0.0.2"))
+	self := p.WithPins(map[string][]netip.Addr{"app.test": {netip.MustParseAddr("127.0.0.2")}})
+	cases := []struct {
+		name  string
+		p     *Policy
+		host  string
+		ip    netip.Addr
+		allow bool
+	}{
+		{"pinned loopback for its name", p, "app.test", loop, true},
+		{"same address for another name", p, "other.test", loop, false},
+		{"without the pin", base, "app.test", loop, false},
+		{"pinned but denied by deny_cidrs", p, "app.test", denied, false},
+		{"pinned to the proxy's own address", self, "app.test", netip.MustParseAddr("127.0.0.2"), false},
+		{"pinned to a metadata address", base.WithPins(map[string][]netip.Addr{"app.test": {netip.MustParseAddr("169.254.169.254")}}), "app.test", netip.MustParseAddr("169.254.169.254"), false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := c.p.CheckAddr(c.host, c.ip, 8080); got.Allow != c.allow {
+				t.Errorf("CheckAddr(%q, %v): got allow=%v (%s), want %v", c.host, c.ip, got.Allow, got.Reason, c.allow)
+			}
+		})
+	}
+}

@@ -78,7 +78,7 @@ func TestBuildEnv(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := BuildEnv(c.host, c.extra, c.workdir)
+			got := BuildEnv(c.host, c.extra, c.workdir, nil)
 			if !slices.Equal(got, c.want) {
 				t.Errorf("BuildEnv:\n got %q\nwant %q", got, c.want)
 			}
@@ -101,7 +101,7 @@ func FuzzBuildEnv(f *testing.F) {
 	f.Fuzz(func(t *testing.T, host, extra, workdir string) {
 		hostList := strings.Split(host, "\x00")
 		extraList := strings.Split(extra, "\x00")
-		got := BuildEnv(hostList, extraList, workdir)
+		got := BuildEnv(hostList, extraList, workdir, nil)
 
 		allowed := map[string]bool{"PATH": true, "TMPDIR": true, "PWD": true, "AIRLOCK_SANDBOX": true}
 		namedByPolicy := map[string]bool{}

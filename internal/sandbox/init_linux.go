@@ -75,6 +75,11 @@ func setupAndStart(c conn, s *Spec) (int, error) {
 	if err := loopbackUp(); err != nil {
 		return 0, fail("netns", "run `airlock doctor`", "bring up loopback: %v", err)
 	}
+	if s.Egress {
+		if err := sendProxyListeners(c); err != nil {
+			return 0, fail("netns", "", "proxy listeners: %v", err)
+		}
+	}
 	if s.HostUID == 0 {
 		// Only a privileged parent may allow setgroups; drop the host's
 		// supplementary groups so they grant nothing inside.
@@ -192,6 +197,34 @@ func supervise(c conn, cmdPid int, sigs <-chan os.Signal) int {
 			_ = unix.Kill(cmdPid, s.(syscall.Signal))
 		}
 	}
+}
+
+// sendProxyListeners creates the proxy's listening sockets on the
+// sandbox's loopback and hands them to the supervisor.
+func sendProxyListeners(c conn) error {
+	var fds []int
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
+	for _, port := range []int{ProxyHTTPPort, ProxySOCKSPort} {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		fds = append(fds, fd)
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+			return err
+		}
+		if err := unix.Bind(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+			return fmt.Errorf("bind 127.0.0.1:%d: %w", port, err)
+		}
+		if err := unix.Listen(fd, 1024); err != nil {
+			return err
+		}
+	}
+	return c.send(message{Type: msgProxy}, fds...)
 }
 
 func loopbackUp() error {

@@ -140,21 +140,6 @@ func buildRoot(s *Spec) error {
 	return os.Chdir("/")
 }
 
-// hiddenByPrivateTmp reports whether a host path is invisible anyway: it lies
-// under the host's /tmp or /dev/shm, which the sandbox replaces with its own
-// empty tmpfs, and no writable tree brings it back.
-func hiddenByPrivateTmp(p string, writable []string) bool {
-	if !ownedTmpfs(p) {
-		return false
-	}
-	for _, w := range writable {
-		if p == w || strings.HasPrefix(p, w+"/") {
-			return false
-		}
-	}
-	return true
-}
-
 func depth(p string) int { return strings.Count(p, "/") }
 
 func cloneTree(path string, recursive bool) (int, error) {
@@ -191,12 +176,6 @@ func resolveTarget(path string, dir, mkdir bool) (int, error) {
 		return -1, err
 	}
 	return unix.Openat2(root, rel, how)
-}
-
-// ownedTmpfs reports whether path lies in a tmpfs created by init, where
-// making mount points leaves no trace on the host.
-func ownedTmpfs(path string) bool {
-	return strings.HasPrefix(path, "/tmp/") || strings.HasPrefix(path, "/dev/shm/")
 }
 
 func attach(tree int, path string, dir bool) error {

@@ -29,6 +29,9 @@ type PlanInput struct {
 	// if it lies inside a writable path.
 	Self string
 	TTY  bool
+	// ProxyUser and ProxyToken are the run's egress proxy credentials; an
+	// empty token means no proxy listeners are made.
+	ProxyUser, ProxyToken string
 }
 
 // PlanError is a policy that cannot be turned into a sandbox as asked.
@@ -99,7 +102,16 @@ func Plan(p *policy.Policy, in PlanInput) (*Spec, error) {
 	if cwd == ws || strings.HasPrefix(cwd, ws+"/") {
 		s.Dir = cwd
 	}
-	s.Env = BuildEnv(in.HostEnv, p.Process.Env, s.Dir)
+	var proxyEnv []string
+	if in.ProxyToken != "" {
+		s.Egress = true
+		self := in.Self
+		if self == "" || hiddenByPrivateTmp(self, nil) {
+			self = ""
+		}
+		proxyEnv = ProxyEnv(in.ProxyUser, in.ProxyToken, self)
+	}
+	s.Env = BuildEnv(in.HostEnv, p.Process.Env, s.Dir, proxyEnv)
 
 	s.Writable = []string{ws}
 	for _, w := range fsp.AllowWrite {

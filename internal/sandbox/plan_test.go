@@ -750,7 +750,7 @@ func TestPlanOptions(t *testing.T) {
 			name: "environment is built from the host's",
 			in:   func(in *PlanInput) { in.HostEnv = []string{"HOME=/h", "GITHUB_TOKEN=x"} },
 			check: func(t *testing.T, s *Spec) {
-				want := BuildEnv([]string{"HOME=/h", "GITHUB_TOKEN=x"}, nil, s.Dir)
+				want := BuildEnv([]string{"HOME=/h", "GITHUB_TOKEN=x"}, nil, s.Dir, nil)
 				if !slices.Equal(s.Env, want) {
 					t.Errorf("Env: got %q, want %q", s.Env, want)
 				}

@@ -13,6 +13,7 @@ package sandbox
 //	    |                                      pivot_root, pty, landlock,
 //	    |                                      caps, seccomp (+listener)
 //	    |<---------------- pty (fd: master), only for a TTY ---------------|
+//	    |<---------------- proxy (fds: HTTP, SOCKS5 listeners), for egress-|
 //	    |<---------------- landlock (fd: ruleset), when Landlock applies --|
 //	    |<---------------- notify (fd: seccomp listener), if asked --------|
 //	    |<---------------- degraded{layer,msg}, per missing best-effort layer
@@ -37,6 +38,9 @@ const (
 	msgSpec   = "spec"
 	msgPty    = "pty"
 	msgNotify = "notify"
+	// msgProxy carries the two proxy listeners (HTTP, SOCKS5) created in
+	// the sandbox's network namespace.
+	msgProxy = "proxy"
 	// msgLandlock carries init's Landlock ruleset fd, which the create
 	// guard enforces on the thread that acts for the sandbox.
 	msgLandlock = "landlock"

@@ -2,6 +2,8 @@ package sandbox
 
 import (
 	"context"
+	"io"
+	"net"
 	"os"
 	"time"
 
@@ -28,10 +30,19 @@ type Options struct {
 	Timeout       time.Duration
 	AllowNoCgroup bool
 	// Stdin, Stdout, Stderr default to the process's own.
-	Stdin          *os.File
+	Stdin *os.File
+	// Input, when set, replaces Stdin as the source of the bytes relayed to
+	// the sandbox's pty (Stdin stays the terminal whose mode and size are
+	// managed).
+	Input          io.Reader
 	Stdout, Stderr *os.File
 	// Warn reports a best-effort layer that is missing on this run.
 	Warn func(layer, msg string)
+	// Egress serves the proxy on the two listeners init created in the
+	// sandbox's network namespace (HTTP, SOCKS5). It must return promptly:
+	// serving happens in goroutines it starts. Required when the spec asks
+	// for egress.
+	Egress func(ctx context.Context, http, socks net.Listener) error
 	// Notify handles seccomp notifications (the create guard); required
 	// when the spec asks for them. landlockFD is the sandbox's Landlock
 	// ruleset, or -1; it stays open until Run returns.

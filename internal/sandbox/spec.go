@@ -58,7 +58,20 @@ type Spec struct {
 	GitDirs []string `json:"git_dirs"`
 
 	Rlimits []Rlimit `json:"rlimits"`
+
+	// Egress asks init for the proxy listeners inside the sandbox's network
+	// namespace (HTTP on ProxyHTTPPort, SOCKS5 on ProxySOCKSPort of
+	// 127.0.0.1). Init hands the listening sockets to the supervisor, which
+	// accepts on them directly: no relay process, and nothing listens on
+	// the host.
+	Egress bool `json:"egress"`
 }
+
+// Ports of the proxy listeners on the sandbox's own loopback.
+const (
+	ProxyHTTPPort  = 3128
+	ProxySOCKSPort = 1080
+)
 
 // Rlimit is one setrlimit applied to the command.
 type Rlimit struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -154,7 +155,7 @@ func Run(ctx context.Context, s *Spec, o Options) (Result, error) {
 		case msgPty:
 			if len(fds) == 1 {
 				master = os.NewFile(uintptr(fds[0]), "ptmx")
-				restore, outDone = relayPty(master, o.Stdin, o.Stdout)
+				restore, outDone = relayPty(master, o.Stdin, o.Input, o.Stdout)
 			}
 		case msgNotify:
 			if len(fds) == 1 {
@@ -166,6 +167,20 @@ func Run(ctx context.Context, s *Spec, o Options) (Result, error) {
 			}
 		case msgError:
 			return fail(&SetupError{Layer: m.Layer, Msg: m.Msg, Hint: m.Hint, Code: m.Code})
+		case msgProxy:
+			if len(fds) != 2 || o.Egress == nil {
+				for _, fd := range fds {
+					unix.Close(fd)
+				}
+				return fail(&SetupError{Layer: "netns", Msg: "the proxy listeners could not be taken over"})
+			}
+			ls, err := fileListeners(fds)
+			if err != nil {
+				return fail(&SetupError{Layer: "netns", Msg: fmt.Sprintf("proxy listeners: %v", err)})
+			}
+			if err := o.Egress(ctx, ls[0], ls[1]); err != nil {
+				return fail(&SetupError{Layer: "proxy", Msg: fmt.Sprintf("start the egress proxy: %v", err)})
+			}
 		case msgLandlock:
 			if len(fds) == 1 {
 				landlockFD = fds[0]
@@ -243,6 +258,21 @@ func Run(ctx context.Context, s *Spec, o Options) (Result, error) {
 	return res, nil
 }
 
+// fileListeners wraps received listening sockets.
+func fileListeners(fds []int) ([]net.Listener, error) {
+	var out []net.Listener
+	for _, fd := range fds {
+		f := os.NewFile(uintptr(fd), "proxy-listener")
+		l, err := net.FileListener(f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
 func (o Options) warn(layer, msg string) {
 	if o.Warn != nil {
 		o.Warn(layer, msg)
@@ -264,10 +294,11 @@ func exitCode(err error) int {
 }
 
 // relayPty puts the host terminal in raw mode and copies bytes both ways
-// between it and the sandbox's pty master. It returns a function restoring
+// between it and the sandbox's pty master (input, when set, is where the
+// keystrokes come from instead of in: a prompter that borrows some). It returns a function restoring
 // the terminal and a channel closed when the output side has ended (the last
 // slave closed, which the death of the PID namespace guarantees).
-func relayPty(master, in, out *os.File) (func(), <-chan struct{}) {
+func relayPty(master, in *os.File, input io.Reader, out *os.File) (func(), <-chan struct{}) {
 	syncWinsize(in, master)
 	old, err := unix.IoctlGetTermios(int(in.Fd()), unix.TCGETS)
 	restore := func() {}
@@ -285,7 +316,10 @@ func relayPty(master, in, out *os.File) (func(), <-chan struct{}) {
 		}
 	}
 	done := make(chan struct{})
-	go func() { _, _ = io.Copy(master, in) }()
+	if input == nil {
+		input = in
+	}
+	go func() { _, _ = io.Copy(master, input) }()
 	go func() {
 		defer close(done)
 		_, _ = io.Copy(out, master)

@@ -1,0 +1,220 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/airlock-sandbox/airlock/internal/egress"
+	"github.com/airlock-sandbox/airlock/internal/policy"
+	"github.com/airlock-sandbox/airlock/internal/proxy"
+)
+
+// proxyUser is the user name in the proxy credentials given to a sandbox.
+const proxyUser = "airlock"
+
+// egressRuntime is one egress proxy: its policy (swapped on reload), its
+// audit file and the denials it has reported.
+type egressRuntime struct {
+	app    *App
+	proxy  *proxy.Proxy
+	policy atomic.Pointer[egress.Policy]
+
+	auditMu sync.Mutex
+	audit   *os.File // guarded by auditMu
+
+	deniedMu sync.Mutex
+	denied   map[string]int // "host:port" -> count; guarded by deniedMu
+
+	pins map[string][]netip.Addr // --resolve; trusted for their names
+}
+
+// policyAdapter presents the egress engine to the proxy.
+type policyAdapter struct{ p *egress.Policy }
+
+func (a policyAdapter) CheckName(host string, port int) (string, netip.Addr, proxy.Verdict) {
+	name, lit, v := a.p.CheckName(host, port)
+	return name, lit, proxy.Verdict(v)
+}
+
+func (a policyAdapter) CheckAddr(name string, ip netip.Addr, port int) proxy.Verdict {
+	return proxy.Verdict(a.p.CheckAddr(name, ip, port))
+}
+
+func newToken() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("proxy credentials: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// parseResolve reads --resolve HOST:ADDR pins.
+func parseResolve(list []string) (map[string][]netip.Addr, error) {
+	out := map[string][]netip.Addr{}
+	for _, r := range list {
+		host, addr, ok := strings.Cut(r, ":")
+		addr = strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
+		ip, err := netip.ParseAddr(addr)
+		if !ok || host == "" || err != nil {
+			return nil, fmt.Errorf("--resolve %q: want HOST:ADDR, e.g. example.com:127.0.0.1", r)
+		}
+		host = strings.TrimSuffix(strings.ToLower(host), ".")
+		out[host] = append(out[host], ip.Unmap())
+	}
+	return out, nil
+}
+
+func (a *App) newEgress(p *policy.Policy, ef egressFlags, sandboxID, token string, ask func(context.Context, string, int) bool) (*egressRuntime, error) {
+	static, err := parseResolve(ef.resolve)
+	if err != nil {
+		return nil, err
+	}
+	pol, err := egress.Compile(p.Network)
+	if err != nil {
+		return nil, fmt.Errorf("network policy: %w", err)
+	}
+	er := &egressRuntime{app: a, denied: map[string]int{}, pins: static}
+	er.policy.Store(pol.WithPins(static))
+	if ef.audit != "" {
+		// The audit file may lie in a writable workspace: never follow a
+		// symlink planted there.
+		f, err := os.OpenFile(ef.audit, os.O_WRONLY|os.O_APPEND|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("--audit: %w", err)
+		}
+		er.audit = f
+	}
+	er.proxy = proxy.New(proxy.Config{
+		Policy:    func() proxy.Policy { return policyAdapter{er.policy.Load()} },
+		Static:    static,
+		User:      proxyUser,
+		Token:     token,
+		SandboxID: sandboxID,
+		Audit:     er.writeAudit,
+		OnDeny:    er.reportDeny,
+		Ask:       ask,
+	})
+	return er, nil
+}
+
+// serve starts the proxy on the sandbox's listeners.
+func (er *egressRuntime) serve(_ context.Context, httpL, socksL net.Listener) error {
+	go func() { _ = er.proxy.ServeHTTP(httpL) }()
+	go func() { _ = er.proxy.ServeSOCKS(socksL) }()
+	return nil
+}
+
+// close stops the proxy and prints the summary of denials.
+func (er *egressRuntime) close() {
+	er.proxy.Close()
+	er.auditMu.Lock()
+	if er.audit != nil {
+		er.audit.Close()
+		er.audit = nil
+	}
+	er.auditMu.Unlock()
+	er.deniedMu.Lock()
+	defer er.deniedMu.Unlock()
+	if len(er.denied) == 0 {
+		return
+	}
+	var dests []string
+	total := 0
+	for d, n := range er.denied {
+		dests = append(dests, fmt.Sprintf("%s (%d)", d, n))
+		total += n
+	}
+	sort.Strings(dests)
+	er.app.warnf("egress: %d request(s) denied to %d destination(s): %s", total, len(er.denied), strings.Join(dests, ", "))
+}
+
+func (er *egressRuntime) writeAudit(r proxy.Record) {
+	er.auditMu.Lock()
+	defer er.auditMu.Unlock()
+	if er.audit == nil {
+		return
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return
+	}
+	_, _ = er.audit.Write(append(b, '\n'))
+}
+
+// reportDeny prints one line per denied destination, the first time only.
+// Refusals by the proxy itself (bad credentials, a malformed request) have
+// no destination and are grouped by their rule.
+func (er *egressRuntime) reportDeny(r proxy.Record) {
+	dest := net.JoinHostPort(r.Host, fmt.Sprint(r.Port))
+	if r.Host == "" {
+		dest = "a request refused by the proxy (" + r.Rule + ")"
+	}
+	er.deniedMu.Lock()
+	er.denied[dest]++
+	first := er.denied[dest] == 1
+	er.deniedMu.Unlock()
+	if !first {
+		return
+	}
+	fmt.Fprintf(er.app.Stderr, "airlock: denied egress to %s: %s\n", dest, r.Reason)
+	if r.Hint != "" {
+		fmt.Fprintf(er.app.Stderr, "airlock: hint: to allow it, pass %s\n", r.Hint)
+	}
+}
+
+// reload swaps in a new network policy built by build. An invalid policy
+// is reported and the old one stays: a reload never weakens or drops the
+// policy in force.
+func (er *egressRuntime) reload(build func() (*policy.Policy, error)) {
+	p, err := build()
+	if err == nil {
+		var pol *egress.Policy
+		if pol, err = egress.Compile(p.Network); err == nil {
+			er.policy.Store(pol.WithPins(er.pins))
+			er.app.warnf("egress policy reloaded")
+			return
+		}
+	}
+	er.app.errorf("policy reload failed, keeping the previous policy: %v", err)
+}
+
+// watchFiles calls fn when any of the files changes (size or mtime),
+// checking every interval until ctx ends.
+func watchFiles(ctx context.Context, files []string, interval time.Duration, fn func()) {
+	stamp := func() string {
+		var b strings.Builder
+		for _, f := range files {
+			if fi, err := os.Stat(f); err == nil {
+				fmt.Fprintf(&b, "%s %d %d;", f, fi.Size(), fi.ModTime().UnixNano())
+			}
+		}
+		return b.String()
+	}
+	last := stamp()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if s := stamp(); s != last {
+				last = s
+				fn()
+			}
+		}
+	}
+}
