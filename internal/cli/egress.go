@@ -39,6 +39,31 @@ type egressRuntime struct {
 	denied   map[string]int // "host:port" -> count; guarded by deniedMu
 
 	pins map[string][]netip.Addr // --resolve; trusted for their names
+	self []netip.Addr            // the host's own addresses, refused
+}
+
+// finish adds the run's pins and the host's own addresses to a compiled
+// policy.
+func (er *egressRuntime) finish(p *egress.Policy) *egress.Policy {
+	return p.WithSelf(er.self...).WithPins(er.pins)
+}
+
+// ownAddrs lists the addresses of the host's interfaces, where the proxy
+// runs: a sandbox must not reach the host's own services through them.
+// Loopback is refused by its class already (and a --resolve pin may open
+// it on purpose).
+func ownAddrs() []netip.Addr {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var out []netip.Addr
+	for _, a := range addrs {
+		if pfx, err := netip.ParsePrefix(a.String()); err == nil && !pfx.Addr().IsLoopback() {
+			out = append(out, pfx.Addr())
+		}
+	}
+	return out
 }
 
 // policyAdapter presents the egress engine to the proxy.
@@ -86,8 +111,8 @@ func (a *App) newEgress(p *policy.Policy, ef egressFlags, sandboxID, token strin
 	if err != nil {
 		return nil, fmt.Errorf("network policy: %w", err)
 	}
-	er := &egressRuntime{app: a, denied: map[string]int{}, pins: static}
-	er.policy.Store(pol.WithPins(static))
+	er := &egressRuntime{app: a, denied: map[string]int{}, pins: static, self: ownAddrs()}
+	er.policy.Store(er.finish(pol))
 	if ef.audit != "" {
 		// The audit file may lie in a writable workspace: never follow a
 		// symlink planted there.
@@ -183,7 +208,7 @@ func (er *egressRuntime) reload(build func() (*policy.Policy, error)) {
 	if err == nil {
 		var pol *egress.Policy
 		if pol, err = egress.Compile(p.Network); err == nil {
-			er.policy.Store(pol.WithPins(er.pins))
+			er.policy.Store(er.finish(pol))
 			er.app.warnf("egress policy reloaded")
 			return
 		}

@@ -684,14 +684,12 @@ func TestEgressSmuggling(t *testing.T) {
 	})
 }
 
-// TestEgressSNIFronting: the proxy does not terminate TLS, so the CONNECT
-// target is what it decides on and audits; the SNI and Host inside the
-// tunnel are not inspected (checking them belongs to the credentials
-// work). What is implemented: a CONNECT to the allowed name with the SNI
-// of another name reaches the allowed name's checked address only (the
-// other server sees nothing), and a CONNECT to the denied name with the
-// allowed name's SNI is refused (curl exit 56, 403). The audit names the
-// CONNECT targets.
+// TestEgressSNIFronting: domain fronting. The proxy does not terminate TLS,
+// but it reads the ClientHello at the start of a tunnel: a CONNECT to the
+// allowed name whose TLS server name is another one is refused before any
+// byte reaches the upstream, and audited with rule proxy.sni-mismatch. A
+// CONNECT to the denied name with the allowed name's SNI is refused by the
+// policy (curl exit 56, 403). A plain request to the allowed name works.
 func TestEgressSNIFronting(t *testing.T) {
 	requireRoot(t)
 	f := newFixture(t)
@@ -712,14 +710,15 @@ printf 'plain '; curl -sS -k -o /dev/null -w '%%{http_code}' https://allowed.tes
 `, a, e)
 	r := f.sandbox(t, flags, script)
 	rows := egRows(r.Stdout)
-	t.Run("fronted-sni-goes-to-the-connect-target", func(t *testing.T) {
-		if got := rows["fronted"]; got != "200 rc=0" {
-			t.Errorf("got %q, want %q (%v)", got, "200 rc=0", r)
+	t.Run("fronted-sni-is-refused", func(t *testing.T) {
+		// curl sees the tunnel close during its handshake.
+		if got := rows["fronted"]; !strings.HasPrefix(got, "curl: (35) ") || !strings.Contains(r.Stdout, "\n000 rc=35\n") {
+			t.Errorf("got %q, want the handshake to fail: curl exit 35 (%v)", got, r)
 		}
-		hits := allowed.Hits("/front")
-		if len(hits) != 1 || hits[0].SNI != "evil.test" || hits[0].Host != fmt.Sprintf("evil.test:%d", a) {
-			t.Errorf("allowed server: got %+v, want one request with SNI evil.test (the tunnel went to the CONNECT target)", hits)
+		if hits := allowed.Hits("/front"); len(hits) != 0 {
+			t.Errorf("allowed server: got %+v, want no request: nothing may leave a fronted tunnel", hits)
 		}
+		mustContain(t, "stderr", r.Stderr, "TLS server name evil.test does not match the CONNECT target allowed.test (domain fronting)")
 	})
 	t.Run("denied-target-with-allowed-sni", func(t *testing.T) {
 		want := "curl: (56) CONNECT tunnel failed, response 403\n000 rc=56"
@@ -739,19 +738,21 @@ printf 'plain '; curl -sS -k -o /dev/null -w '%%{http_code}' https://allowed.tes
 	}
 	t.Run("audit-names-the-connect-target", func(t *testing.T) {
 		recs := egReadAudit(t, audit)
-		var allow, deny int
+		var allow, deny, fronted int
 		for _, rec := range recs {
 			switch {
 			case rec[proxy.FieldProto] == "connect" && rec[proxy.FieldHost] == "allowed.test" && rec[proxy.FieldDecision] == "allow":
 				allow++
+			case rec[proxy.FieldProto] == "connect" && rec[proxy.FieldHost] == "allowed.test" && rec[proxy.FieldDecision] == "deny" && rec[proxy.FieldRule] == proxy.RuleSNIMismatch:
+				fronted++
 			case rec[proxy.FieldProto] == "connect" && rec[proxy.FieldHost] == "evil.test" && rec[proxy.FieldDecision] == "deny":
 				deny++
 			default:
 				t.Errorf("unexpected audit record %v", rec)
 			}
 		}
-		if allow != 2 || deny != 1 {
-			t.Errorf("audit: got %d allowed CONNECTs to allowed.test and %d denied to evil.test, want 2 and 1", allow, deny)
+		if allow != 1 || fronted != 1 || deny != 1 {
+			t.Errorf("audit: got %d allowed CONNECTs to allowed.test, %d refused for SNI, %d denied to evil.test; want 1, 1 and 1", allow, fronted, deny)
 		}
 	})
 }

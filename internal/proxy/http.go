@@ -169,6 +169,12 @@ func (p *Proxy) serveConnect(c net.Conn, br *bufio.Reader, bw *bufio.Writer, h *
 		rec.Error = "write to client: " + err.Error()
 		return false
 	}
+	// Domain fronting: a TLS client that names another server than the
+	// CONNECT target is refused before any of its bytes leave.
+	if sni := peekSNI(c, br); sni != "" && !sniMatches(sni, host) {
+		p.refuse(rec, RuleSNIMismatch, "TLS server name "+sni+" does not match the CONNECT target "+host+" (domain fronting)")
+		return false
+	}
 	// Bytes the client sent right after the CONNECT head (a TLS
 	// ClientHello, typically) are in br; they go first.
 	pending, _ := br.Peek(br.Buffered())

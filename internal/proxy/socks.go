@@ -208,7 +208,13 @@ func (p *Proxy) serveSOCKSConn(c net.Conn) {
 		rec.Error = "write to client: " + err.Error()
 		return
 	}
-	pending, _ := br.Peek(br.Buffered())
+	// A reader large enough for a whole TLS record, for the SNI check.
+	hello := bufio.NewReaderSize(br, 5+maxTLSRecord)
+	if sni := peekSNI(c, hello); sni != "" && !sniMatches(sni, req.host) {
+		p.refuse(rec, RuleSNIMismatch, "TLS server name "+sni+" does not match the SOCKS target "+req.host+" (domain fronting)")
+		return
+	}
+	pending, _ := hello.Peek(hello.Buffered())
 	rec.BytesUp, rec.BytesDown = relay(c, pending, up, nil)
 }
 
