@@ -335,8 +335,8 @@ func egPort(t *testing.T, hostport string) int {
 // metadata address, as an absolute-URI request and as a CONNECT target,
 // is refused without --allow-cidr, and the server behind it sees nothing.
 // Spellings only a URL parser reads as an address (decimal, octal, hex,
-// short forms) are refused by the proxy's parser with 400 before any
-// policy or DNS lookup; the canonical forms reach the policy and get 403.
+// short forms) are parsed by the policy as the address they spell, never
+// resolved, and refused with 403 and the same hint as the dotted form.
 // Curl normalises the numeric IPv4 spellings itself, so through curl they
 // all arrive as 127.0.0.1 and get 403. The control opens 127.0.0.0/8 for
 // the port: the plain address then works.
@@ -356,12 +356,12 @@ func TestEgressIPSpellings(t *testing.T) {
 	spellings := []spelling{
 		{"dotted", "127.0.0.1", p, 403, hint, 403},
 		{"other-loopback", "127.0.0.2", p, 403, fmt.Sprintf("hint: --allow-cidr 127.0.0.2/32:%d", p), 403},
-		{"decimal", "2130706433", p, 400, "", 403},
-		{"octal", "0177.0.0.1", p, 400, "", 403},
-		{"hex", "0x7f000001", p, 400, "", 403},
-		{"hex-dotted", "0x7f.0.0.1", p, 400, "", 403},
-		{"short", "127.1", p, 400, "", 403},
-		{"short-three", "127.0.1", p, 400, "", 403},
+		{"decimal", "2130706433", p, 403, hint, 403},
+		{"octal", "0177.0.0.1", p, 403, hint, 403},
+		{"hex", "0x7f000001", p, 403, hint, 403},
+		{"hex-dotted", "0x7f.0.0.1", p, 403, hint, 403},
+		{"short", "127.1", p, 403, hint, 403},
+		{"short-three", "127.0.1", p, 403, hint, 403},
 		{"unspecified", "0.0.0.0", p, 403, fmt.Sprintf("hint: --allow-cidr 0.0.0.0/32:%d", p), 403},
 		{"ipv6-loopback", "[::1]", p, 403, fmt.Sprintf("hint: --allow-cidr ::1/128:%d", p), 403},
 		{"ipv6-unspecified", "[::]", p, 403, fmt.Sprintf("hint: --allow-cidr ::/128:%d", p), 403},
@@ -371,7 +371,7 @@ func TestEgressIPSpellings(t *testing.T) {
 		{"6to4", "[2002:7f00:1::]", p, 403, hint, 403},
 		{"teredo", "[2001:0:4136:e378:8000:63bf:80ff:fffe]", p, 403, hint, 403},
 		{"metadata", "169.254.169.254", 80, 403, "", 403},
-		{"metadata-decimal", "2852039166", 80, 400, "", 403},
+		{"metadata-decimal", "2852039166", 80, 403, "", 403},
 		{"metadata-mapped", "[::ffff:169.254.169.254]", 80, 403, "", 403},
 		{"metadata-aws-ipv6", "[fd00:ec2::254]", 80, 403, "", 403},
 	}
@@ -813,7 +813,9 @@ func TestEgressSOCKS(t *testing.T) {
 	}{
 		{"domain-allowed", with(egStep{egSOCKSReq(1, 3, []byte("allowed.test"), a), 10}, egTunnelGet("/socks-domain")), 0x00, "/socks-domain"},
 		{"domain-denied", with(egStep{egSOCKSReq(1, 3, []byte("evil.test"), e), 10}), 0x02, ""},
-		{"domain-numeric", with(egStep{egSOCKSReq(1, 3, []byte("2130706433"), a), 10}), 0x01, ""},
+		// A numeric "domain" is the address it spells (127.0.0.1 here,
+		// which --allow-cidr opens for this port), never a name to resolve.
+		{"domain-numeric", with(egStep{egSOCKSReq(1, 3, []byte("2130706433"), a), 10}, egTunnelGet("/socks-numeric")), 0x00, "/socks-numeric"},
 		{"ipv4-allowed", with(egStep{egSOCKSReq(1, 1, lo4, a), 10}, egTunnelGet("/socks-ipv4")), 0x00, "/socks-ipv4"},
 		{"ipv4-denied", with(egStep{egSOCKSReq(1, 1, lo4, e), 10}), 0x02, ""},
 		{"ipv4-metadata", with(egStep{egSOCKSReq(1, 1, []byte{169, 254, 169, 254}, 80), 10}), 0x02, ""},

@@ -125,7 +125,8 @@ func TestSOCKS5Refusals(t *testing.T) {
 		{"unresolvable name", socksRequest{socksCmdConnect, socksATYPDomain, "v6.test", 443}, socksHostUnreachable, "allow:v6.test"},
 		{"connection refused", socksRequest{socksCmdConnect, socksATYPIPv4, "127.0.0.1", closed}, socksConnRefused, "literal"},
 		{"malformed name", socksRequest{socksCmdConnect, socksATYPDomain, "a.test/x", 443}, socksGeneralFailure, RuleBadRequest},
-		{"numeric name", socksRequest{socksCmdConnect, socksATYPDomain, "127.1", 443}, socksGeneralFailure, RuleBadRequest},
+		// Numeric spellings go to the policy, which reads them as addresses.
+		{"numeric name", socksRequest{socksCmdConnect, socksATYPDomain, "127.1", 443}, socksNotAllowed, "default"},
 		{"port 0", socksRequest{socksCmdConnect, socksATYPIPv4, "127.0.0.1", 0}, socksGeneralFailure, RuleBadRequest},
 	}
 	for i, tt := range tests {

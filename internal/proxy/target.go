@@ -91,12 +91,12 @@ func validIPv6Literal(s string) bool {
 	return err == nil && a.Is6() && a.Zone() == ""
 }
 
-// checkHostName accepts a host name or a dotted-quad IPv4 literal: ASCII
-// letters, digits, '-', '_' and '.', at most maxHostLen long. A name whose
-// last label is numeric must be a valid IPv4 literal, so that forms such
-// as "127.1", "2130706433" or "0x7f.0.0.1", which some resolvers read as
-// addresses, are refused rather than interpreted differently by the policy
-// and the resolver.
+// checkHostName accepts a host name or an IPv4 literal in any spelling:
+// ASCII letters, digits, '-', '_' and '.', at most maxHostLen long.
+// Numeric forms such as "127.1", "2130706433" or "0x7f.0.0.1" pass through
+// to the policy, which parses them as the addresses they are; the proxy
+// then dials the parsed address and never resolves the string, so the
+// policy and a resolver cannot read it differently.
 func checkHostName(s string) error {
 	if s == "" {
 		return errors.New("empty host")
@@ -110,15 +110,6 @@ func checkHostName(s string) error {
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.':
 		default:
 			return fmt.Errorf("invalid character %q in host", c)
-		}
-	}
-	last := strings.TrimSuffix(s, ".")
-	if i := strings.LastIndexByte(last, '.'); i >= 0 {
-		last = last[i+1:]
-	}
-	if last == "" || isDigits(last) || strings.HasPrefix(strings.ToLower(last), "0x") {
-		if a, err := netip.ParseAddr(s); err != nil || !a.Is4() {
-			return errors.New("numeric host is not a dotted-quad IPv4 address")
 		}
 	}
 	return nil
