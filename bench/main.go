@@ -22,10 +22,15 @@ type config struct {
 	airlock, srt, cacheDir, out      string
 	workDir                          string
 	skipInstall, skipFiles           bool
+	skipStartup, egressOn            bool
 	runTimeout, fileTimeout, maxTime time.Duration
+	egress                           egressParams
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == egressClientCmd {
+		os.Exit(egressClientMain(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: error: %v\n", err)
 		os.Exit(1)
@@ -49,6 +54,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.workDir, "workdir", "", "parent of the temporary workspace and tree (default: the system temp dir)")
 	fs.BoolVar(&c.skipInstall, "skip-install", false, "do not install missing tools with apt-get and npm")
 	fs.BoolVar(&c.skipFiles, "skip-files", false, "skip the file-heavy phase")
+	fs.BoolVar(&c.skipStartup, "skip-startup", false, "skip the start-up and peak-RSS phases")
+	fs.BoolVar(&c.egressOn, "egress", false, "also run the egress proxy phase (throughput, latency, idle-tunnel memory)")
+	fs.Int64Var(&c.egress.bytes, "egress-bytes", 1<<30, "size of each egress download")
+	fs.IntVar(&c.egress.requests, "egress-requests", 10000, "timed egress requests per contender")
+	fs.IntVar(&c.egress.tunnels, "egress-tunnels", 10000, "idle CONNECT tunnels per proxy in the memory test")
+	fs.IntVar(&c.egress.rounds, "egress-rounds", 5, "egress round-robin rounds (downloads per contender)")
 	fs.DurationVar(&c.runTimeout, "run-timeout", time.Minute, "timeout of one start-up run")
 	fs.DurationVar(&c.fileTimeout, "file-timeout", 5*time.Minute, "timeout of one file-heavy run")
 	fs.DurationVar(&c.maxTime, "max-time", 45*time.Minute, "no new iteration starts after this much time")
@@ -69,6 +80,19 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.warmup < 1 {
 		return c, fmt.Errorf("-warmup must be at least 1, got %d", c.warmup)
 	}
+	for _, v := range []struct {
+		name string
+		val  int64
+	}{{"-egress-bytes", c.egress.bytes}, {"-egress-tunnels", int64(c.egress.tunnels)}, {"-egress-rounds", int64(c.egress.rounds)}} {
+		if v.val < 1 {
+			return c, fmt.Errorf("%s must be at least 1, got %d", v.name, v.val)
+		}
+	}
+	if c.egress.requests < c.egress.rounds {
+		return c, fmt.Errorf("-egress-requests must be at least -egress-rounds (%d), got %d", c.egress.rounds, c.egress.requests)
+	}
+	c.egress.runTimeout = egressRunTimeout
+	c.egress.tunnelTime = egressTunnelTime
 	return c, nil
 }
 
@@ -139,44 +163,47 @@ func run(args []string, stdout, log io.Writer) error {
 		airlockWhere += " (copied to $SCRATCH/bin before measuring)"
 	}
 
-	// Start-up phase.
-	startup := []contender{
-		newContender("airlock", ws, cfg.airlock, "run", "--", "true"),
-		newContender("srt", ws, cfg.srt, "-s", srtSettings, "-c", "true"),
-		newContender("bwrap", ws, "bwrap", "--unshare-all", "--new-session", "--die-with-parent",
-			"--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"),
-		newContender("runsc", ws, "runsc", "--rootless", "--network=none", "do", "true"),
-		newContender("bare", ws, "true"),
-	}
-	if startup[0].unavailable != "" {
-		startup[0].unavailable = fmt.Sprintf("binary not found at %s (build it with `CGO_ENABLED=0 go build -o airlock ./cmd/airlock`)", airlockSrc)
-	}
-	for i := range startup {
-		startup[i].display = shown.Replace(displayCommand(startup[i].argv))
-	}
-	fmt.Fprintf(log, "bench: start-up phase: %d warm-up + %d timed runs per contender\n", cfg.warmup, cfg.n)
-	ph := &phase{contenders: startup, scratch: runs, timeout: cfg.runTimeout, deadline: deadline, log: log}
-	ph.warmUp(cfg.warmup)
-	ss, iters := ph.measure(cfg.n)
-	rep.StartupIters = iters
-	if iters < cfg.n {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("start-up phase stopped at the -max-time deadline after %d of %d iterations", iters, cfg.n))
-	}
 	rows := make(map[string]Row)
-	for i, c := range ph.contenders {
-		r := toRow(c, ss[i])
-		rows[c.name] = r
-		rep.Startup = append(rep.Startup, r)
-		rep.Notes = append(rep.Notes, failureNote(c.name, ss[i])...)
-	}
+	var rssRows []RSSRow
+	if !cfg.skipStartup {
+		// Start-up phase.
+		startup := []contender{
+			newContender("airlock", ws, cfg.airlock, "run", "--", "true"),
+			newContender("srt", ws, cfg.srt, "-s", srtSettings, "-c", "true"),
+			newContender("bwrap", ws, "bwrap", "--unshare-all", "--new-session", "--die-with-parent",
+				"--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"),
+			newContender("runsc", ws, "runsc", "--rootless", "--network=none", "do", "true"),
+			newContender("bare", ws, "true"),
+		}
+		if startup[0].unavailable != "" {
+			startup[0].unavailable = fmt.Sprintf("binary not found at %s (build it with `CGO_ENABLED=0 go build -o airlock ./cmd/airlock`)", airlockSrc)
+		}
+		for i := range startup {
+			startup[i].display = shown.Replace(displayCommand(startup[i].argv))
+		}
+		fmt.Fprintf(log, "bench: start-up phase: %d warm-up + %d timed runs per contender\n", cfg.warmup, cfg.n)
+		ph := &phase{contenders: startup, scratch: runs, timeout: cfg.runTimeout, deadline: deadline, log: log}
+		ph.warmUp(cfg.warmup)
+		ss, iters := ph.measure(cfg.n)
+		rep.StartupIters = iters
+		if iters < cfg.n {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("start-up phase stopped at the -max-time deadline after %d of %d iterations", iters, cfg.n))
+		}
+		for i, c := range ph.contenders {
+			r := toRow(c, ss[i])
+			rows[c.name] = r
+			rep.Startup = append(rep.Startup, r)
+			rep.Notes = append(rep.Notes, failureNote(c.name, ss[i])...)
+		}
 
-	// Peak-RSS phase, through GNU time as a fork launcher.
-	fmt.Fprintf(log, "bench: peak-RSS phase: %d runs per contender\n", cfg.rssRuns)
-	rep.RSSMethod = rssMethod
-	rssRows := measureRSS(ph.contenders, ss, cfg.rssRuns, runs, cfg.runTimeout, deadline)
-	rep.RSS = rssRows
-	if len(rssRows) > 0 && rssRows[0].Unavailable == "" && rssRows[0].MaxKiB == 0 {
-		rep.Notes = append(rep.Notes, "GNU time was not usable, so airlock's peak RSS is the harness's wait4 upper bound")
+		// Peak-RSS phase, through GNU time as a fork launcher.
+		fmt.Fprintf(log, "bench: peak-RSS phase: %d runs per contender\n", cfg.rssRuns)
+		rep.RSSMethod = rssMethod
+		rssRows = measureRSS(ph.contenders, ss, cfg.rssRuns, runs, cfg.runTimeout, deadline)
+		rep.RSS = rssRows
+		if len(rssRows) > 0 && rssRows[0].Unavailable == "" && rssRows[0].MaxKiB == 0 {
+			rep.Notes = append(rep.Notes, "GNU time was not usable, so airlock's peak RSS is the harness's wait4 upper bound")
+		}
 	}
 
 	// File-heavy phase.
@@ -192,7 +219,13 @@ func run(args []string, stdout, log io.Writer) error {
 		rep.Tree = "Skipped (-skip-files)."
 	}
 	rep.FileHeavy = fileRows
-	rep.Checks = checks(rows, rssRows, fileRows)
+
+	if cfg.egressOn {
+		eg, notes := egressPhase(cfg, scratch, deadline, log)
+		rep.Egress = eg
+		rep.Notes = append(rep.Notes, notes...)
+	}
+	rep.Checks = append(checks(rows, rssRows, fileRows), egressChecks(rep.Egress)...)
 
 	rep.Facts = append(machineFacts(),
 		Fact{"load average (start / end)", loadStart + " / " + loadAverage()},
@@ -226,6 +259,12 @@ func run(args []string, stdout, log io.Writer) error {
 // srtSettingsJSON gives srt the same shape of policy as Airlock's default:
 // no network, the current directory writable, everything else read-only.
 const srtSettingsJSON = `{"network":{"allowedDomains":[],"deniedDomains":[]},"filesystem":{"denyRead":[],"allowWrite":["."],"denyWrite":[]}}`
+
+// Bounds of the egress phase.
+const (
+	egressRunTimeout = 3 * time.Minute  // one client run
+	egressTunnelTime = 90 * time.Second // opening the idle tunnels, per proxy
+)
 
 // rssMethod explains the peak-RSS table.
 const rssMethod = "Each run is started as `time -f %M -o FILE CMD` (GNU time forks, then reads ru_maxrss from wait4 for the process it started: the max over that process and every descendant it reaped). The last column is what the Go harness read from its own wait4 in the start-up phase; it cannot be lower than the harness's own size (see Methodology)."

@@ -25,6 +25,8 @@ type Report struct {
 	FileIters int
 	FileHeavy []FileRow
 
+	Egress *EgressReport // nil when the egress phase did not run
+
 	Notes []string // run-specific notes (failures, early stops)
 }
 
@@ -112,6 +114,39 @@ func render(r Report) string {
 	p("\n")
 
 	p("## Start-up: each sandbox running `true`\n\n")
+	if len(r.Startup) == 0 {
+		p("Skipped (-skip-startup).\n\n")
+	} else {
+		renderStartup(p, r)
+	}
+
+	p("## File-heavy workloads\n\n")
+	p("%s\n\n", r.Tree)
+	if len(r.FileHeavy) > 0 {
+		renderFileHeavy(p, r)
+	}
+
+	if r.Egress != nil {
+		renderEgress(p, r.Egress)
+	}
+
+	if len(r.Notes) > 0 {
+		p("## Notes on this run\n\n")
+		for _, n := range r.Notes {
+			p("- %s\n", oneLine(n))
+		}
+		p("\n")
+	}
+
+	p("## Methodology\n\n")
+	for _, m := range methodology {
+		p("- %s\n", m)
+	}
+	return b.String()
+}
+
+// renderStartup writes the start-up and peak-RSS tables.
+func renderStartup(p func(string, ...any), r Report) {
 	p("%d round-robin iterations; wall time from fork to reaped exit, as seen by the harness.\n\n", r.StartupIters)
 	p("| contender | command | runs | min | median | p90 |\n| --- | --- | --- | --- | --- | --- |\n")
 	for _, row := range r.Startup {
@@ -136,9 +171,10 @@ func render(r Report) string {
 			formatKiB(row.MedianKiB), formatKiB(row.DirectKiB))
 	}
 	p("\n")
+}
 
-	p("## File-heavy workloads\n\n")
-	p("%s\n\n", r.Tree)
+// renderFileHeavy writes the file-heavy table.
+func renderFileHeavy(p func(string, ...any), r Report) {
 	p("%d round-robin iterations. The execution overhead takes the fixed start-up cost out of both sides:\n", r.FileIters)
 	p("`(airlock_cmd - airlock_true) / (bare_cmd - bare_true) - 1`, where `airlock_true` is `airlock run --workspace TREE -- true`\n")
 	p("measured in the same iterations. That figure is the one compared to the < 5%% target; the raw ratio includes start-up.\n")
@@ -158,20 +194,6 @@ func render(r Report) string {
 		p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", oneLine(f.Workload), bare, air, formatRatio(f.Raw), over, tgt, st, overMin)
 	}
 	p("\n")
-
-	if len(r.Notes) > 0 {
-		p("## Notes on this run\n\n")
-		for _, n := range r.Notes {
-			p("- %s\n", oneLine(n))
-		}
-		p("\n")
-	}
-
-	p("## Methodology\n\n")
-	for _, m := range methodology {
-		p("- %s\n", m)
-	}
-	return b.String()
 }
 
 // methodology is the fixed part of the notes in the rendered document.

@@ -51,6 +51,20 @@ func medianInt(xs []int64) int64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
+// medianFloat is median for float samples such as throughput.
+func medianFloat(xs []float64) float64 {
+	n := len(xs)
+	if n == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
 // ratio returns a/b, or NaN when either side is missing (not positive).
 func ratio(a, b time.Duration) float64 {
 	if a <= 0 || b <= 0 {
