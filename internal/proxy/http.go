@@ -28,20 +28,27 @@ const maxInformational = 16
 // a sequence of requests until one asks to close, fails, or becomes a
 // tunnel.
 func (p *Proxy) serveHTTPConn(c net.Conn) {
-	br := bufio.NewReaderSize(c, 16<<10)
-	bw := bufio.NewWriterSize(c, 16<<10)
-	for {
+	bufs := &connBufs{br: bufio.NewReaderSize(c, 16<<10), bw: bufio.NewWriterSize(c, 16<<10)}
+	for bufs.br != nil {
 		c.SetReadDeadline(time.Now().Add(p.cfg.HeaderTimeout))
-		h, err := readRequestHead(br, maxHeadBytes)
+		h, err := readRequestHead(bufs.br, maxHeadBytes)
 		if err != nil {
-			p.headError(c, bw, err)
+			p.headError(c, bufs.bw, err)
 			return
 		}
 		c.SetReadDeadline(time.Time{})
-		if !p.serveHTTPRequest(c, br, bw, h) {
+		if !p.serveHTTPRequest(c, bufs, h) {
 			return
 		}
 	}
+}
+
+// connBufs holds a client connection's buffers. A tunnel drops them (both
+// nil) before it starts relaying, so an idle tunnel does not keep 32 KiB
+// of buffers alive for its whole life.
+type connBufs struct {
+	br *bufio.Reader
+	bw *bufio.Writer
 }
 
 // headError answers a request head that could not be read. A connection
@@ -64,7 +71,8 @@ func (p *Proxy) headError(c net.Conn, bw *bufio.Writer, err error) {
 
 // serveHTTPRequest serves one request and reports whether the connection
 // can carry another.
-func (p *Proxy) serveHTTPRequest(c net.Conn, br *bufio.Reader, bw *bufio.Writer, h *requestHead) bool {
+func (p *Proxy) serveHTTPRequest(c net.Conn, bufs *connBufs, h *requestHead) bool {
+	br, bw := bufs.br, bufs.bw
 	proto := ProtoHTTP
 	if h.method == http.MethodConnect {
 		proto = ProtoConnect
@@ -80,7 +88,7 @@ func (p *Proxy) serveHTTPRequest(c net.Conn, br *bufio.Reader, bw *bufio.Writer,
 		return keep
 	}
 	if proto == ProtoConnect {
-		return p.serveConnect(c, br, bw, h, rec)
+		return p.serveConnect(c, bufs, h, rec)
 	}
 	return p.serveForward(c, br, bw, h, rec)
 }
@@ -138,7 +146,8 @@ func bestEffortTarget(h *requestHead) (string, int) {
 
 // serveConnect serves a CONNECT request: on success the connection
 // becomes a tunnel and is not reused.
-func (p *Proxy) serveConnect(c net.Conn, br *bufio.Reader, bw *bufio.Writer, h *requestHead, rec *Record) bool {
+func (p *Proxy) serveConnect(c net.Conn, bufs *connBufs, h *requestHead, rec *Record) bool {
+	br, bw := bufs.br, bufs.bw
 	keep := h.keepAliveUnread()
 	host, port, err := parseConnectTarget(h.target)
 	if err != nil {
@@ -170,15 +179,20 @@ func (p *Proxy) serveConnect(c net.Conn, br *bufio.Reader, bw *bufio.Writer, h *
 		return false
 	}
 	// Domain fronting: a TLS client that names another server than the
-	// CONNECT target is refused before any of its bytes leave.
-	if sni := peekSNI(c, br); sni != "" && !sniMatches(sni, host) {
-		p.refuse(rec, RuleSNIMismatch, "TLS server name "+sni+" does not match the CONNECT target "+host+" (domain fronting)")
-		return false
-	}
-	// Bytes the client sent right after the CONNECT head (a TLS
-	// ClientHello, typically) are in br; they go first.
-	pending, _ := br.Peek(br.Buffered())
-	rec.BytesUp, rec.BytesDown = relay(c, pending, up, nil)
+	// CONNECT target is refused before any of its bytes leave. The
+	// buffers are dropped for the tunnel's life once the bytes the client
+	// sent right behind the CONNECT head (its ClientHello, typically) are
+	// taken out: they go first.
+	rec.BytesUp, rec.BytesDown, _ = relayGated(c, up, func() ([]byte, bool) {
+		if sni := peekSNI(c, br); sni != "" && !sniMatches(sni, host) {
+			p.refuse(rec, RuleSNIMismatch, "TLS server name "+sni+" does not match the CONNECT target "+host+" (domain fronting)")
+			return nil, false
+		}
+		buffered, _ := br.Peek(br.Buffered())
+		pending := append([]byte(nil), buffered...)
+		bufs.br, bufs.bw = nil, nil
+		return pending, true
+	})
 	return false
 }
 

@@ -35,6 +35,38 @@ func relay(client net.Conn, clientPending []byte, upstream net.Conn, upstreamPen
 	return up, down
 }
 
+// relayGated is relay with the client -> upstream direction held until
+// gate returns. gate may read from the client (the TLS ClientHello) and
+// returns the client bytes to send first, or ok=false to refuse: then
+// nothing the client sent reaches the upstream, and both connections are
+// closed. Upstream -> client runs from the start, so protocols where the
+// server speaks first are not delayed by the gate.
+func relayGated(client, upstream net.Conn, gate func() (pending []byte, ok bool)) (up, down int64, refused bool) {
+	var wg sync.WaitGroup
+	var once sync.Once
+	abort := func() {
+		once.Do(func() {
+			client.Close()
+			upstream.Close()
+		})
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		down = copyHalf(client, upstream, nil, abort)
+	}()
+	pending, ok := gate()
+	if !ok {
+		abort()
+		wg.Wait()
+		return 0, down, true
+	}
+	up = copyHalf(upstream, client, pending, abort)
+	wg.Wait()
+	abort()
+	return up, down, false
+}
+
 // copyHalf copies pending then src to dst, and shuts dst's write half at
 // the end of src. On an error it calls abort.
 func copyHalf(dst, src net.Conn, pending []byte, abort func()) int64 {

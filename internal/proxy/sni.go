@@ -29,8 +29,13 @@ const RuleSNIMismatch = "proxy.sni-mismatch"
 func peekSNI(c net.Conn, br *bufio.Reader) string {
 	_ = c.SetReadDeadline(time.Now().Add(sniWait))
 	defer func() { _ = c.SetReadDeadline(time.Time{}) }()
+	// The first byte tells a TLS handshake record (0x16) from anything
+	// else, without waiting for more.
+	if first, err := br.Peek(1); err != nil || first[0] != 0x16 {
+		return ""
+	}
 	hdr, err := br.Peek(5)
-	if err != nil || hdr[0] != 0x16 { // handshake record
+	if err != nil {
 		return ""
 	}
 	n := int(binary.BigEndian.Uint16(hdr[3:5]))

@@ -210,12 +210,14 @@ func (p *Proxy) serveSOCKSConn(c net.Conn) {
 	}
 	// A reader large enough for a whole TLS record, for the SNI check.
 	hello := bufio.NewReaderSize(br, 5+maxTLSRecord)
-	if sni := peekSNI(c, hello); sni != "" && !sniMatches(sni, req.host) {
-		p.refuse(rec, RuleSNIMismatch, "TLS server name "+sni+" does not match the SOCKS target "+req.host+" (domain fronting)")
-		return
-	}
-	pending, _ := hello.Peek(hello.Buffered())
-	rec.BytesUp, rec.BytesDown = relay(c, pending, up, nil)
+	rec.BytesUp, rec.BytesDown, _ = relayGated(c, up, func() ([]byte, bool) {
+		if sni := peekSNI(c, hello); sni != "" && !sniMatches(sni, req.host) {
+			p.refuse(rec, RuleSNIMismatch, "TLS server name "+sni+" does not match the SOCKS target "+req.host+" (domain fronting)")
+			return nil, false
+		}
+		buffered, _ := hello.Peek(hello.Buffered())
+		return append([]byte(nil), buffered...), true
+	})
 }
 
 // socksAuth negotiates the authentication method and, when a token is
