@@ -1,7 +1,6 @@
 package egress
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -173,51 +172,11 @@ func parseDomainRule(key, s string, deny bool) (*nameRule, *addrRule, error) {
 	if ip, err := netip.ParseAddr(host); err == nil && ip.Is4() {
 		return nil, &addrRule{id: id, entry: s, key: key, prefix: hostPrefix(ip), port: port}, nil
 	}
-	name, wildcard := strings.CutPrefix(host, "*.")
-	if err := checkPatternName(name, wildcard); err != nil {
+	if err := policy.CheckHostPattern(host, deny); err != nil {
 		return nil, nil, bad("%v", err)
 	}
+	name, wildcard := strings.CutPrefix(host, "*.")
 	return &nameRule{id: id, entry: s, wildcard: wildcard, host: strings.ToLower(name), port: port}, nil, nil
-}
-
-// checkPatternName accepts the name part of a domain entry as
-// internal/policy does: two or more labels of letters, digits, "_" and
-// inner "-", no numeric last label, at most 253 bytes.
-func checkPatternName(name string, wildcard bool) error {
-	if strings.Contains(name, "*") {
-		return errors.New(`the only wildcard form is a leading "*.", like "*.example.com"`)
-	}
-	if len(name) > 253 {
-		return errors.New("name is longer than 253 bytes")
-	}
-	labels := strings.Split(name, ".")
-	if len(labels) < 2 {
-		if wildcard {
-			return errors.New(`a wildcard needs at least two labels after "*.", like "*.example.com"`)
-		}
-		return errors.New(`want a fully qualified name with a dot, like "example.com" (or "localhost")`)
-	}
-	for _, l := range labels {
-		if !isPatternLabel(l) {
-			return fmt.Errorf("label %q: want letters, digits, %q and inner %q", l, "_", "-")
-		}
-	}
-	if _, err := strconv.Atoi(labels[len(labels)-1]); err == nil {
-		return errors.New("numeric top-level label: not a domain name nor an IPv4 address")
-	}
-	return nil
-}
-
-func isPatternLabel(s string) bool {
-	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !(c == '-' || c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // parseCIDRRule compiles ADDRESS/BITS[:PORT] (and, when bare is set, a

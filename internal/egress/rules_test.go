@@ -29,7 +29,7 @@ func TestCompileErrors(t *testing.T) {
 		{"numeric tld", policy.Network{AllowDomains: []string{"1.2.3.999"}},
 			`network.allow_domains[0]: invalid domain pattern "1.2.3.999": numeric top-level label: not a domain name nor an IPv4 address`},
 		{"trailing dot", policy.Network{AllowDomains: []string{"example.com."}},
-			`network.allow_domains[0]: invalid domain pattern "example.com.": label "": want letters, digits, "_" and inner "-"`},
+			`network.allow_domains[0]: invalid domain pattern "example.com.": want a host name ("example.com"), a wildcard ("*.example.com"), "localhost" or an IP address ("192.0.2.1", "[2001:db8::1]"), with an optional ":PORT"`},
 		{"cidr without bits", policy.Network{AllowCIDRs: []string{"10.0.0.1"}},
 			`network.allow_cidrs[0]: invalid CIDR "10.0.0.1": want ADDRESS/BITS with an optional ":PORT", like "10.0.0.0/8" or "10.0.0.0/8:443"`},
 		{"cidr host bits", policy.Network{AllowCIDRs: []string{"10.0.0.1/8"}},

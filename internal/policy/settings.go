@@ -616,7 +616,7 @@ func (r *jsonReader) hostPatterns(field string) error {
 		if err != nil {
 			return err
 		}
-		if err := checkHostPattern(s, false); err != nil {
+		if err := CheckHostPattern(s, false); err != nil {
 			return r.errAt(t.off, f, "invalid domain pattern %q: %v", s, err)
 		}
 		return nil

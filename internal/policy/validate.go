@@ -401,7 +401,7 @@ func checkDomain(s string, deny bool) error {
 		default:
 			return fmt.Errorf("invalid domain pattern %q: write an IPv6 address in brackets, like \"[2001:db8::1]:443\"", s)
 		}
-		if err := checkHostPattern(host, deny); err != nil {
+		if err := CheckHostPattern(host, deny); err != nil {
 			return fmt.Errorf("invalid domain pattern %q: %v", s, err)
 		}
 	}
@@ -413,7 +413,11 @@ func checkDomain(s string, deny bool) error {
 	return nil
 }
 
-func checkHostPattern(host string, deny bool) error {
+// CheckHostPattern checks the host part of a domain pattern (without its
+// port): "*" (in deny lists only), "localhost", an IPv4 address, a name
+// or a "*."-prefixed name. The egress engine uses it too, so a pattern is
+// accepted by one exactly when the other accepts it.
+func CheckHostPattern(host string, deny bool) error {
 	switch {
 	case host == "*":
 		if deny {

@@ -183,7 +183,7 @@ func (p *Proxy) serveConnect(c net.Conn, bufs *connBufs, h *requestHead, rec *Re
 	// buffers are dropped for the tunnel's life once the bytes the client
 	// sent right behind the CONNECT head (its ClientHello, typically) are
 	// taken out: they go first.
-	rec.BytesUp, rec.BytesDown, _ = relayGated(c, up, func() ([]byte, bool) {
+	rec.BytesUp, rec.BytesDown, _ = relayGated(c, up, nil, func() ([]byte, bool) {
 		if sni := peekSNI(c, br); sni != "" && !sniMatches(sni, host) {
 			p.refuse(rec, RuleSNIMismatch, "TLS server name "+sni+" does not match the CONNECT target "+host+" (domain fronting)")
 			return nil, false

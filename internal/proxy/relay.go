@@ -16,22 +16,7 @@ import (
 // splice(2) on Linux, so the payload is not copied through user space.
 // It returns the bytes written to each side.
 func relay(client net.Conn, clientPending []byte, upstream net.Conn, upstreamPending []byte) (up, down int64) {
-	var wg sync.WaitGroup
-	var once sync.Once
-	abort := func() {
-		once.Do(func() {
-			client.Close()
-			upstream.Close()
-		})
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		up = copyHalf(upstream, client, clientPending, abort)
-	}()
-	down = copyHalf(client, upstream, upstreamPending, abort)
-	wg.Wait()
-	abort()
+	up, down, _ = relayGated(client, upstream, upstreamPending, func() ([]byte, bool) { return clientPending, true })
 	return up, down
 }
 
@@ -41,7 +26,7 @@ func relay(client net.Conn, clientPending []byte, upstream net.Conn, upstreamPen
 // nothing the client sent reaches the upstream, and both connections are
 // closed. Upstream -> client runs from the start, so protocols where the
 // server speaks first are not delayed by the gate.
-func relayGated(client, upstream net.Conn, gate func() (pending []byte, ok bool)) (up, down int64, refused bool) {
+func relayGated(client, upstream net.Conn, upstreamPending []byte, gate func() (pending []byte, ok bool)) (up, down int64, refused bool) {
 	var wg sync.WaitGroup
 	var once sync.Once
 	abort := func() {
@@ -53,7 +38,7 @@ func relayGated(client, upstream net.Conn, gate func() (pending []byte, ok bool)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		down = copyHalf(client, upstream, nil, abort)
+		down = copyHalf(client, upstream, upstreamPending, abort)
 	}()
 	pending, ok := gate()
 	if !ok {

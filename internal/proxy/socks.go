@@ -210,7 +210,7 @@ func (p *Proxy) serveSOCKSConn(c net.Conn) {
 	}
 	// A reader large enough for a whole TLS record, for the SNI check.
 	hello := bufio.NewReaderSize(br, 5+maxTLSRecord)
-	rec.BytesUp, rec.BytesDown, _ = relayGated(c, up, func() ([]byte, bool) {
+	rec.BytesUp, rec.BytesDown, _ = relayGated(c, up, nil, func() ([]byte, bool) {
 		if sni := peekSNI(c, hello); sni != "" && !sniMatches(sni, req.host) {
 			p.refuse(rec, RuleSNIMismatch, "TLS server name "+sni+" does not match the SOCKS target "+req.host+" (domain fronting)")
 			return nil, false
