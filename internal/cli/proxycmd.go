@@ -168,10 +168,13 @@ func (a *App) connect(args []string) int {
 		a.errorf("the proxy refused %s: %s", target, strings.TrimSpace(status))
 		return 1
 	}
-	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(c, a.Stdin); closeWrite(c); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(a.Stdout, br); done <- struct{}{} }()
-	<-done
+	// stdin's end only half-closes the connection: the server still
+	// answers. The relay ends when the server's side does.
+	go func() { _, _ = io.Copy(c, a.Stdin); closeWrite(c) }()
+	if _, err := io.Copy(a.Stdout, br); err != nil {
+		a.errorf("connect: %v", err)
+		return 1
+	}
 	return ExitOK
 }
 
