@@ -114,3 +114,79 @@ func TestProxyRefusesOpenProxy(t *testing.T) {
 		t.Errorf("got %d %q, want exit %d and the open-proxy refusal", r.code, r.stderr, ExitUsage)
 	}
 }
+
+// TestRunReloadsPolicyFile: `airlock run` watches its policy file: a
+// request allowed before the file changes is refused after, without a
+// restart of the sandboxed command.
+func TestRunReloadsPolicyFile(t *testing.T) {
+	requireRoot(t)
+	w := newWorkspace(t)
+	upstream := &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { io.WriteString(rw, "upstream") })}
+	ul, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go upstream.Serve(ul)
+	t.Cleanup(func() { upstream.Close() })
+	port := ul.Addr().(*net.TCPAddr).Port
+	policyFile := filepath.Join(w.Home, "policy.yaml")
+	if err := os.WriteFile(policyFile, []byte(fmt.Sprintf("network:\n  allow_domains: [\"app.test:%d\"]\n", port)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The command fetches, says so, waits (bounded) for the host's go,
+	// and fetches again.
+	script := fmt.Sprintf(`url=http://app.test:%d/
+curl -s -o /dev/null -w 'first %%{http_code}\n' "$url"; touch first
+i=0; while [ ! -e go ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+curl -s -o /dev/null -w 'second %%{http_code}\n' "$url"`, port)
+	cmd := exec.Command(airlockBin, "run", "--policy", policyFile, "--resolve", "app.test:127.0.0.1", "--", "/bin/sh", "-c", script)
+	cmd.Dir = w.Dir
+	cmd.Env = []string{"HOME=" + w.Home, "PATH=/usr/local/bin:/usr/bin:/bin"}
+	var out strings.Builder
+	cmd.Stdout = &out
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	reloaded := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "egress policy reloaded") {
+				close(reloaded)
+			}
+		}
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(w.Dir, "first")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the first request never finished: %q", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := os.WriteFile(policyFile, []byte("network:\n  allow_domains: [\"other.test\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-reloaded:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("no reload reported within 10s of the change")
+	}
+	if err := os.WriteFile(filepath.Join(w.Dir, "go"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("airlock run: %v (stdout %q)", err, out.String())
+	}
+	if got, want := out.String(), "first 200\nsecond 403\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
