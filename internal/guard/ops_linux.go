@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -232,28 +231,37 @@ func subtreeNames(dirfd int, base string, limit int) ([]string, error) {
 	return names, walk(dirfd, base)
 }
 
-// selfFDPath matches the spellings of "my own file descriptor N" that
-// shells and scripts open with O_CREAT (> /dev/stdout). They are magic
-// links in the task's /proc; the receiving thread duplicates the task's
-// descriptor (pidfd_getfd) and the executor reopens the duplicate.
-var selfFDPath = regexp.MustCompile(`^/(?:dev/fd/([0-9]+)|dev/(stdin|stdout|stderr)|proc/(?:self|thread-self)/fd/([0-9]+))$`)
-
-// selfFDNumber returns N when path names the task's own descriptor N.
+// selfFDNumber returns N when path names the task's own descriptor N in one
+// of the spellings that shells and scripts open with O_CREAT
+// (> /dev/stdout): /dev/fd/N, /dev/stdin|stdout|stderr,
+// /proc/self/fd/N, /proc/thread-self/fd/N. They are magic links in the
+// task's /proc; the receiving thread duplicates the task's descriptor
+// (pidfd_getfd) and the executor reopens the duplicate. (Parsed by hand:
+// a regexp compiled at package init would cost every airlock process.)
 func selfFDNumber(path string) (int, bool) {
-	m := selfFDPath.FindStringSubmatch(path)
-	if m == nil {
-		return 0, false
-	}
-	switch m[2] {
-	case "stdin":
+	switch path {
+	case "/dev/stdin":
 		return 0, true
-	case "stdout":
+	case "/dev/stdout":
 		return 1, true
-	case "stderr":
+	case "/dev/stderr":
 		return 2, true
 	}
-	n, err := strconv.Atoi(m[1] + m[3])
-	return n, err == nil
+	var num string
+	for _, prefix := range []string{"/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/"} {
+		if rest, ok := strings.CutPrefix(path, prefix); ok {
+			num = rest
+			break
+		}
+	}
+	if num == "" || strings.Trim(num, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil {
+		return 0, false
+	}
+	return n, true
 }
 
 func (op *operation) open(t *target, r rules, umask uint32, landlockFD int) (reply, string) {
