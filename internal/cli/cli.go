@@ -241,32 +241,43 @@ func (a *App) run(args []string) int {
 	}
 	res, err := sandbox.Run(ctx, spec, opts)
 	if err != nil {
-		var se *sandbox.SetupError
-		if errors.As(err, &se) {
-			if se.Code != 0 {
-				a.errorf("%s", se.Msg)
-				return se.Code
-			}
-			a.errorf("%s", se.Msg)
-			if se.Hint != "" {
-				a.hintf("%s", se.Hint)
-			}
-			a.diagnose(se.Layer)
-			return ExitSetup
-		}
+		return a.reportSetupErr(err)
+	}
+	a.reportKilled(res.Killed, p.Limits)
+	return res.Code
+}
+
+// reportSetupErr explains a sandbox that could not be set up and returns
+// the exit status: the error's own (a command that cannot be found or
+// executed) or ExitSetup, with doctor's diagnosis of the missing layer.
+func (a *App) reportSetupErr(err error) int {
+	var se *sandbox.SetupError
+	if !errors.As(err, &se) {
 		a.errorf("%v", err)
 		return ExitSetup
 	}
-	switch res.Killed {
-	case "timeout":
-		a.errorf("command stopped: the time limit was reached (--timeout %s)", p.Limits.Timeout)
-	case "memory":
-		a.errorf("command killed: the memory limit was reached (--memory %d bytes)", p.Limits.MemoryBytes)
-		a.hintf("raise it with --memory, e.g. --memory %dM", 2*p.Limits.MemoryBytes>>20)
-	case "pids":
-		a.errorf("command hit the process limit (--pids %d): fork failed", p.Limits.Pids)
+	a.errorf("%s", se.Msg)
+	if se.Code != 0 {
+		return se.Code
 	}
-	return res.Code
+	if se.Hint != "" {
+		a.hintf("%s", se.Hint)
+	}
+	a.diagnose(se.Layer)
+	return ExitSetup
+}
+
+// reportKilled says which limit ended the command, if one did.
+func (a *App) reportKilled(killed string, l policy.Limits) {
+	switch killed {
+	case "timeout":
+		a.errorf("command stopped: the time limit was reached (--timeout %s)", l.Timeout)
+	case "memory":
+		a.errorf("command killed: the memory limit was reached (--memory %d bytes)", l.MemoryBytes)
+		a.hintf("raise it with --memory, e.g. --memory %dM", 2*l.MemoryBytes>>20)
+	case "pids":
+		a.errorf("command hit the process limit (--pids %d): fork failed", l.Pids)
+	}
 }
 
 // unsafeDisableEnv names layers to switch off entirely. It exists so tests
