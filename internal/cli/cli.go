@@ -325,7 +325,11 @@ func (a *App) diagnose(layer string) {
 	if len(probe) == 0 {
 		return
 	}
-	for _, c := range doctor.Run(context.Background()).Missing(probe...) {
+	// From a fresh goroutine: the run's goroutine stays locked to the
+	// thread that started init, whose bounding set is reduced.
+	rep := make(chan doctor.Report, 1)
+	go func() { rep <- doctor.Run(context.Background()) }()
+	for _, c := range (<-rep).Missing(probe...) {
 		a.hintf("doctor: %s is %s: %s", c.Layer, c.Status, c.Detail)
 		if c.Fix != "" {
 			a.hintf("doctor: fix: %s", c.Fix)

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -63,9 +65,8 @@ func Run(ctx context.Context, s *Spec, o Options) (Result, error) {
 			GidMappings: []syscall.SysProcIDMap{{ContainerID: s.GID, HostID: s.HostGID, Size: 1}},
 			// A privileged parent may let init drop the supplementary groups.
 			GidMappingsEnableSetgroups: s.HostUID == 0,
-			AmbientCaps: []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_SETPCAP,
-				unix.CAP_SETGID, unix.CAP_DAC_OVERRIDE, unix.CAP_SYS_CHROOT},
-			Pdeathsig: unix.SIGKILL,
+			AmbientCaps:                initCaps,
+			Pdeathsig:                  unix.SIGKILL,
 		},
 	}
 	if s.TTY {
@@ -78,6 +79,14 @@ func Run(ctx context.Context, s *Spec, o Options) (Result, error) {
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGWINCH)
 	defer signal.Stop(sigs)
+	// Start init from a locked thread whose bounding set holds only the
+	// capabilities init needs (when this process may change it). The
+	// thread is never unlocked: init's PDEATHSIG is tied to the thread
+	// that forked it, which must live as long as the sandbox, and a thread
+	// with a reduced bounding set must not go back to the scheduler to
+	// start anything else. The rest of Run stays on it.
+	runtime.LockOSThread()
+	dropBoundingForInit(initCaps)
 	if err := cmd.Start(); err != nil {
 		child.Close()
 		return Result{}, &SetupError{Layer: "userns", Msg: fmt.Sprintf("start sandbox init: %v", err),
@@ -256,6 +265,32 @@ func Run(ctx context.Context, s *Spec, o Options) (Result, error) {
 		master.Close()
 	}
 	return res, nil
+}
+
+// initCaps are the capabilities init needs, inside its user namespace,
+// until it locks itself down: mounts, the network namespace's loopback,
+// dropping the bounding set, setgroups, and its own tmpfs files.
+var initCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_SETPCAP,
+	unix.CAP_SETGID, unix.CAP_DAC_OVERRIDE, unix.CAP_SYS_CHROOT}
+
+// dropBoundingForInit removes every capability but keep from the calling
+// (locked) thread's bounding set, which init inherits: init then drops only
+// those few on each of its threads, each drop being a stop-the-world
+// all-threads call. It needs CAP_SETPCAP (a root supervisor); otherwise it
+// changes nothing and init drops the whole set itself. The thread keeps its
+// effective capabilities; the bounding set only limits what an exec from
+// it could gain, and this thread only ever starts init.
+func dropBoundingForInit(keep []uintptr) {
+	if os.Geteuid() != 0 {
+		return
+	}
+	for c := uintptr(0); c <= unix.CAP_LAST_CAP; c++ {
+		if !slices.Contains(keep, c) {
+			if err := unix.Prctl(unix.PR_CAPBSET_DROP, c, 0, 0, 0); err != nil {
+				return
+			}
+		}
+	}
 }
 
 // fileListeners wraps received listening sockets.
