@@ -79,19 +79,7 @@ func fsStart(t *testing.T, dir string, env []string, mod func(*exec.Cmd), argv .
 		if ctx.Err() != nil {
 			t.Fatalf("%v: timed out after %v", argv, runTimeout)
 		}
-		r := result{Stdout: out.String(), Stderr: errb.String()}
-		var ee *exec.ExitError
-		switch {
-		case err == nil:
-		case errors.As(err, &ee):
-			r.Code = ee.ExitCode()
-			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-				r.Code = 128 + int(ws.Signal())
-			}
-		default:
-			t.Fatalf("%v: %v", argv, err)
-		}
-		return r
+		return exitResult(t, argv, err, out.String(), errb.String())
 	}
 }
 

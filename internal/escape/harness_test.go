@@ -125,7 +125,14 @@ func runCmd(t *testing.T, dir string, env []string, argv ...string) result {
 	if ctx.Err() != nil {
 		t.Fatalf("%v: timed out after %v", argv, runTimeout)
 	}
-	r := result{Stdout: out.String(), Stderr: errb.String()}
+	return exitResult(t, argv, err, out.String(), errb.String())
+}
+
+// exitResult turns the error of cmd.Wait into the command's status
+// (128+N when killed by signal N).
+func exitResult(t *testing.T, argv []string, err error, stdout, stderr string) result {
+	t.Helper()
+	r := result{Stdout: stdout, Stderr: stderr}
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
