@@ -315,3 +315,21 @@ func (rw *redactWriter) Close() error {
 	}
 	return rw.emitLocked(s)
 }
+
+// Token is a span of text shaped like a common credential.
+type Token struct {
+	Start, End int
+}
+
+// FindTokens returns, in order and without overlap, the spans of s shaped
+// like a common credential: the shapes the redactor replaces when it knows
+// no value (GitHub, Anthropic/OpenAI, AWS, Slack tokens, JWTs, bearer
+// credentials and private key blocks).
+func FindTokens(s string) []Token {
+	spans := (&Redactor{}).spans(s)
+	out := make([]Token, len(spans))
+	for i, sp := range spans {
+		out[i] = Token{sp.start, sp.end}
+	}
+	return out
+}

@@ -3,6 +3,7 @@ package secrets
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -168,5 +169,29 @@ func TestRedactorWriterConcurrent(t *testing.T) {
 	w.Close()
 	if got, want := strings.Count(buf.String(), "line [REDACTED:TOKEN]\n"), 800; got != want {
 		t.Errorf("got %d redacted lines, want %d", got, want)
+	}
+}
+
+func TestFindTokens(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{"none", "task-ant-farm and skip-tests", nil},
+		{"github", "token=ghp_" + strings.Repeat("a", 36) + " end", []string{"ghp_" + strings.Repeat("a", 36)}},
+		{"bearer group", "Authorization: Bearer abcdefgh12345", []string{"abcdefgh12345"}},
+		{"two", "AKIAABCDEFGHIJKLMNOP sk-ant-" + strings.Repeat("x", 24), []string{"AKIAABCDEFGHIJKLMNOP", "sk-ant-" + strings.Repeat("x", 24)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, tok := range FindTokens(tt.in) {
+				got = append(got, tt.in[tok.Start:tok.End])
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("FindTokens(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
 	}
 }
