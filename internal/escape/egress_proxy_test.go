@@ -92,6 +92,20 @@ func (r *egRecords) all() []proxy.Record {
 	return append([]proxy.Record(nil), r.recs...)
 }
 
+// atLeast waits up to five seconds for n records: the proxy writes a
+// record once its exchange has ended, which can be just after the client
+// has read the response.
+func (r *egRecords) atLeast(n int) []proxy.Record {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		recs := r.all()
+		if len(recs) >= n || time.Now().After(deadline) {
+			return recs
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // egProxyUnderTest is a proxy on the host's loopback with the policy
 // compiled from n.
 type egProxyUnderTest struct {
@@ -231,7 +245,7 @@ func TestEgressProxyDNSRebinding(t *testing.T) {
 		if q := dns.Queries("rebind.test", "A"); q != 1 {
 			t.Errorf("got %d A queries for rebind.test, want 1 (resolved once)", q)
 		}
-		recs := u.audit.all()
+		recs := u.audit.atLeast(1)
 		if len(recs) != 1 || recs[0].IP != public || recs[0].Decision != proxy.DecisionAllow {
 			t.Errorf("audit: got %+v, want one allow record with ip %s", recs, public)
 		}

@@ -25,9 +25,37 @@
 //     address it checked, so a DNS answer that changes between the check
 //     and the connect (DNS rebinding) cannot redirect the connection.
 //
-// Upstream connections are never pooled: each forwarded HTTP request gets
-// its own connection to its own checked address, closed after the
-// response.
+// Plain forwarded HTTP requests get their own upstream connection each,
+// closed after the response. Terminated and gateway requests (below) reuse
+// idle upstream TLS connections; each was made by the same steps.
+//
+// # Credentials: TLS termination and the gateway
+//
+// When Config.Inject is set, every request the proxy can read goes through
+// it: plain forwarded HTTP, the requests inside a CONNECT tunnel whose TLS
+// Config.TLS terminates, and the requests to the gateway listener
+// (ServeGateway). The Injector refuses a request that carries a secret (or
+// its placeholder) towards a host the secret is not for, swaps placeholders
+// for real values towards the hosts it is for (never over plain HTTP), and
+// applies per-host method and body-size limits.
+//
+// A terminated tunnel: the proxy dials the checked address, completes a
+// TLS handshake with the upstream that verifies its certificate for the
+// CONNECT name (Terminator.Roots, else the system roots) before it answers
+// 200, then requires the client's SNI (when sent) to equal the CONNECT
+// target, presents a leaf of the run's CA for that target, and serves the
+// requests inside as HTTP/1.1: each Host header must name the CONNECT
+// target as well (domain fronting is refused), each is checked and
+// rewritten, and its response is streamed back as it arrives (server-sent
+// events are not buffered). Only HTTP/1.1 is offered on either side.
+// Everything else is tunnelled untouched and is invisible to the Injector:
+// CONNECTs the Terminator does not select (excluded hosts, hosts no secret
+// or limit names, IP literals) and SOCKS5.
+//
+// The gateway listener speaks plain HTTP on the sandbox's loopback: a
+// request to /PREFIX/rest goes to the route's upstream over verified TLS,
+// with the route's header set to the secret's value, whatever the client
+// sent in it.
 //
 // # What it trusts and what it does not
 //
@@ -65,14 +93,18 @@
 //
 // Every decision, allowed or denied, produces exactly one Record, passed to
 // Config.Audit when the request or tunnel ends; denials are also passed to
-// Config.OnDeny when they are made. As JSON, schema 1:
+// Config.OnDeny when they are made. A terminated tunnel produces one record
+// for the CONNECT and one per request inside it. As JSON, schema 1:
 //
 //	schema       int     always 1 (RecordSchema)
+//	event        string  always "egress" (the audit stream carries other
+//	                     events too)
 //	time         string  RFC 3339 time the request head was read
 //	sandbox_id   string  Config.SandboxID
 //	client       string  client address as the listener reports it
 //	proto        string  "http" (absolute-URI forwarding), "connect",
-//	                     "socks5" or "socks4" (always refused)
+//	                     "https" (a request in a terminated tunnel),
+//	                     "gateway", "socks5" or "socks4" (always refused)
 //	method       string  HTTP method; "CONNECT", "BIND" or "UDP_ASSOCIATE"
 //	                     for SOCKS5
 //	host         string  destination: the policy's normalised name, the IP
@@ -82,10 +114,20 @@
 //	                     CheckAddr refused); empty when none
 //	rule         string  rule id of the deciding verdict, or one of the
 //	                     proxy's own: proxy.auth, proxy.bad-request,
-//	                     proxy.unsupported, proxy.no-policy, proxy.ask
+//	                     proxy.unsupported, proxy.no-policy, proxy.ask,
+//	                     proxy.sni-mismatch, proxy.host-mismatch,
+//	                     proxy.upstream-tls, and the Injector's
+//	                     secret.exfiltration, secret.cleartext,
+//	                     limit.method, limit.body
 //	decision     string  "allow" or "deny"
 //	reason       string  human-readable reason
 //	hint         string  how to change the outcome (omitted when empty)
+//	tls          string  "terminated" for a terminated tunnel and the
+//	                     requests in it, and for gateway requests
+//	path         string  request path without the query, for requests the
+//	                     proxy read (omitted when empty)
+//	injected     []string names of the secrets whose values were put into
+//	                     the request (omitted when none)
 //	error        string  why an allowed connection failed: resolution or
 //	                     dial error, upstream protocol error (omitted when
 //	                     empty)

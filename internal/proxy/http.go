@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/airlock-sandbox/airlock/internal/inject"
 )
 
 // aLongTimeAgo is a deadline in the past, to unblock a pending read.
@@ -166,6 +168,10 @@ func (p *Proxy) serveConnect(c net.Conn, bufs *connBufs, h *requestHead, rec *Re
 		writeFailure(bw, rec, fail, !keep)
 		return keep
 	}
+	if p.terminates(rec.Host, port) {
+		p.serveTerminated(c, bufs, rec, up)
+		return false
+	}
 	defer func() {
 		up.Close()
 		p.untrack(up)
@@ -230,6 +236,28 @@ func (p *Proxy) serveForward(c net.Conn, br *bufio.Reader, bw *bufio.Writer, h *
 		hostHeader = strings.TrimSuffix(hostHeader, ":80")
 	}
 
+	target := path
+	if p.cfg.Inject != nil {
+		ir := &inject.Request{Host: host, Port: port, Method: h.method, Target: path, Header: h.header, ContentLength: h.contentLength, Encrypted: false}
+		if !h.hasBody() {
+			ir.ContentLength = 0
+		} else if h.chunked {
+			ir.ContentLength = -1
+		}
+		if _, d := p.cfg.Inject.Head(ir); d != nil {
+			writeFailure(bw, rec, refusal(p, rec, d), !keep)
+			return keep
+		}
+		target = ir.Target
+	}
+	var bodyDenial atomic.Pointer[inject.Denial]
+	filter := func(r io.Reader) io.Reader {
+		if p.cfg.Inject == nil {
+			return r
+		}
+		return &watchBody{ReadCloser: p.cfg.Inject.Body(host, port, false, io.NopCloser(r)), denial: &bodyDenial, n: new(atomic.Int64)}
+	}
+
 	conn, fail := p.dialChecked(rec, host, port)
 	if fail != nil {
 		writeFailure(bw, rec, fail, !keep)
@@ -244,7 +272,7 @@ func (p *Proxy) serveForward(c net.Conn, br *bufio.Reader, bw *bufio.Writer, h *
 
 	upgrade := isUpgrade(h)
 	ubw := bufio.NewWriterSize(up, 8<<10)
-	writeRequestHead(ubw, h, path, hostHeader, upgrade)
+	writeRequestHead(ubw, h, target, hostHeader, upgrade)
 	if err := ubw.Flush(); err != nil {
 		rec.Error = "write to upstream: " + err.Error()
 		writeText(bw, http.StatusBadGateway, nil, "airlock: cannot send the request upstream\n", !keep)
@@ -260,7 +288,7 @@ func (p *Proxy) serveForward(c net.Conn, br *bufio.Reader, bw *bufio.Writer, h *
 	wdone := make(chan error, 1)
 	if h.hasBody() {
 		go func() {
-			err := copyRequestBody(ubw, br, h, &bodyRead)
+			err := copyRequestBody(ubw, br, h, &bodyRead, filter)
 			var we *writeError
 			if err != nil && !errors.As(err, &we) {
 				// The client's body is truncated or malformed:
@@ -310,8 +338,12 @@ func (p *Proxy) serveForward(c net.Conn, br *bufio.Reader, bw *bufio.Writer, h *
 			err = errors.New("too many informational responses")
 		}
 		if err != nil {
-			rec.Error = "read response: " + err.Error()
 			k := settle() && keep
+			if d := bodyDenial.Load(); d != nil {
+				writeFailure(bw, rec, refusal(p, rec, d), true)
+				return false
+			}
+			rec.Error = "read response: " + err.Error()
 			writeText(bw, http.StatusBadGateway, nil, "airlock: bad response from upstream\n", !k)
 			return k
 		}
@@ -468,14 +500,14 @@ func writeRequestHead(w *bufio.Writer, h *requestHead, path, host string, upgrad
 // been read from the client, before writing it. Errors writing upstream
 // are *writeError; others come from the client (a truncated or malformed
 // body).
-func copyRequestBody(w *bufio.Writer, br *bufio.Reader, h *requestHead, bodyRead *atomic.Bool) error {
+func copyRequestBody(w *bufio.Writer, br *bufio.Reader, h *requestHead, bodyRead *atomic.Bool, filter func(io.Reader) io.Reader) error {
 	if !h.chunked {
 		r := &bodyReader{r: br, n: h.contentLength, done: bodyRead}
-		_, err := copyFlush(w, w, r)
+		_, err := copyFlush(w, w, filter(r))
 		return err
 	}
 	cw := httputil.NewChunkedWriter(w)
-	if _, err := copyFlush(cw, w, httputil.NewChunkedReader(br)); err != nil {
+	if _, err := copyFlush(cw, w, filter(httputil.NewChunkedReader(br))); err != nil {
 		return err
 	}
 	budget := maxHeadBytes
@@ -714,4 +746,12 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.n -= int64(n)
 	return n, err
+}
+
+// refusal records the Injector's denial d on rec and returns it as a
+// dial-style failure for writeFailure.
+func refusal(p *Proxy, rec *Record, d *inject.Denial) *failure {
+	v := Verdict{Rule: d.Rule, Reason: d.Reason, Hint: d.Hint}
+	p.denied(rec, v)
+	return &failure{kind: failDenied, v: v}
 }

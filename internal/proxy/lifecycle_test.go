@@ -135,8 +135,8 @@ func TestHeaderTimeout(t *testing.T) {
 // TestRecordSchema checks the JSON form of a Record against the Field
 // constants.
 func TestRecordSchema(t *testing.T) {
-	fields := []string{FieldSchema, FieldTime, FieldSandboxID, FieldClient, FieldProto, FieldMethod, FieldHost,
-		FieldPort, FieldIP, FieldRule, FieldDecision, FieldReason, FieldHint, FieldError, FieldBytesUp,
+	fields := []string{FieldSchema, FieldEvent, FieldTime, FieldSandboxID, FieldClient, FieldProto, FieldMethod, FieldHost,
+		FieldPort, FieldIP, FieldRule, FieldDecision, FieldReason, FieldHint, FieldTLS, FieldPath, FieldInjected, FieldError, FieldBytesUp,
 		FieldBytesDown, FieldDurationMS}
 	typ := reflect.TypeFor[Record]()
 	if typ.NumField() != len(fields) {

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/airlock-sandbox/airlock/internal/inject"
 )
 
 // Defaults for the zero values of Config.
@@ -62,6 +64,13 @@ type Config struct {
 	// still applies). nil denies. It may block (for a prompt), but must
 	// return once ctx is cancelled, which Close does.
 	Ask func(ctx context.Context, name string, port int) (allow bool)
+
+	// Inject checks and rewrites the requests the proxy can read (plain
+	// HTTP, terminated TLS, the gateway); nil passes them unchanged.
+	Inject *inject.Injector
+	// TLS terminates the CONNECT tunnels it selects, so that Inject sees
+	// their requests; nil tunnels everything untouched.
+	TLS *Terminator
 
 	// DialTimeout bounds resolution and, separately, dialling (across all
 	// candidate addresses). Default DefaultDialTimeout.
@@ -277,6 +286,7 @@ func (p *Proxy) newRecord(c net.Conn, proto, method string) *Record {
 	}
 	return &Record{
 		Schema:    RecordSchema,
+		Event:     EventEgress,
 		Time:      time.Now(),
 		SandboxID: p.cfg.SandboxID,
 		Client:    client,

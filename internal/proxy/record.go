@@ -28,7 +28,15 @@ const (
 	FieldBytesUp    = "bytes_up"
 	FieldBytesDown  = "bytes_down"
 	FieldDurationMS = "duration_ms"
+	FieldEvent      = "event"
+	FieldTLS        = "tls"
+	FieldPath       = "path"
+	FieldInjected   = "injected"
 )
+
+// EventEgress is Record.Event: the audit stream also carries other events
+// (programs run, secret files), each with its own "event" value.
+const EventEgress = "egress"
 
 // Values of Record.Proto.
 const (
@@ -36,6 +44,10 @@ const (
 	ProtoConnect = "connect"
 	ProtoSOCKS5  = "socks5"
 	ProtoSOCKS4  = "socks4"
+	// ProtoHTTPS is a request inside a CONNECT tunnel whose TLS the proxy
+	// terminated; ProtoGateway a request to the gateway listener.
+	ProtoHTTPS   = "https"
+	ProtoGateway = "gateway"
 )
 
 // Values of Record.Decision.
@@ -58,23 +70,32 @@ const (
 // HTTP request, CONNECT tunnel or SOCKS request, allowed or denied. The
 // package documentation describes each field.
 type Record struct {
-	Schema     int       `json:"schema"`
-	Time       time.Time `json:"time"`
-	SandboxID  string    `json:"sandbox_id"`
-	Client     string    `json:"client"`
-	Proto      string    `json:"proto"`
-	Method     string    `json:"method"`
-	Host       string    `json:"host"`
-	Port       int       `json:"port"`
-	IP         string    `json:"ip"`
-	Rule       string    `json:"rule"`
-	Decision   string    `json:"decision"`
-	Reason     string    `json:"reason"`
-	Hint       string    `json:"hint,omitempty"`
-	Error      string    `json:"error,omitempty"`
-	BytesUp    int64     `json:"bytes_up"`
-	BytesDown  int64     `json:"bytes_down"`
-	DurationMS float64   `json:"duration_ms"`
+	Schema    int       `json:"schema"`
+	Event     string    `json:"event"`
+	Time      time.Time `json:"time"`
+	SandboxID string    `json:"sandbox_id"`
+	Client    string    `json:"client"`
+	Proto     string    `json:"proto"`
+	Method    string    `json:"method"`
+	Host      string    `json:"host"`
+	Port      int       `json:"port"`
+	IP        string    `json:"ip"`
+	Rule      string    `json:"rule"`
+	Decision  string    `json:"decision"`
+	Reason    string    `json:"reason"`
+	Hint      string    `json:"hint,omitempty"`
+	// TLS is "terminated" when the proxy read the request inside TLS.
+	TLS string `json:"tls,omitempty"`
+	// Path is the request path, without the query, of a request the proxy
+	// read (plain HTTP, terminated TLS, gateway).
+	Path string `json:"path,omitempty"`
+	// Injected names the secrets whose real values the proxy put into
+	// the request.
+	Injected   []string `json:"injected,omitempty"`
+	Error      string   `json:"error,omitempty"`
+	BytesUp    int64    `json:"bytes_up"`
+	BytesDown  int64    `json:"bytes_down"`
+	DurationMS float64  `json:"duration_ms"`
 }
 
 // Verdict is a policy decision on one destination.
