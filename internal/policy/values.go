@@ -112,3 +112,7 @@ func parseTimeout(s string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// ParseSize parses a byte size such as "512", "64K", "2M" or "1G"; it is
+// the syntax of the memory and file-size limits.
+func ParseSize(s string) (int64, error) { return parseSize(s) }

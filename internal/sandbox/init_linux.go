@@ -1,8 +1,10 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -30,11 +32,19 @@ func RunInit() {
 	// /proc files stay closed to the command.
 	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 
-	m, _, err := c.recv()
-	if err != nil || m.Type != msgSpec || m.Spec == nil {
+	m, fds, err := c.recv()
+	if err != nil || m.Type != msgSpec || m.Spec == nil || len(fds) > 1 {
 		os.Exit(ExitSetup)
 	}
 	spec := m.Spec
+	if len(fds) == 1 {
+		f := os.NewFile(uintptr(fds[0]), "airlock-files")
+		err := json.NewDecoder(io.NewSectionReader(f, 0, 64<<20)).Decode(&spec.Files)
+		f.Close()
+		if err != nil {
+			os.Exit(ExitSetup)
+		}
+	}
 	// As PID 1, init ignores every signal it has no handler for: register
 	// before the command starts, so a signal the supervisor forwards the
 	// moment it hears "started" is not lost.
@@ -76,7 +86,7 @@ func setupAndStart(c conn, s *Spec) (int, error) {
 		return 0, fail("netns", "run `airlock doctor`", "bring up loopback: %v", err)
 	}
 	if s.Egress {
-		if err := sendProxyListeners(c); err != nil {
+		if err := sendProxyListeners(c, s.Gateway); err != nil {
 			return 0, fail("netns", "", "proxy listeners: %v", err)
 		}
 	}
@@ -201,14 +211,18 @@ func supervise(c conn, cmdPid int, sigs <-chan os.Signal) int {
 
 // sendProxyListeners creates the proxy's listening sockets on the
 // sandbox's loopback and hands them to the supervisor.
-func sendProxyListeners(c conn) error {
+func sendProxyListeners(c conn, gateway bool) error {
 	var fds []int
 	defer func() {
 		for _, fd := range fds {
 			unix.Close(fd)
 		}
 	}()
-	for _, port := range []int{ProxyHTTPPort, ProxySOCKSPort} {
+	ports := []int{ProxyHTTPPort, ProxySOCKSPort}
+	if gateway {
+		ports = append(ports, ProxyGatewayPort)
+	}
+	for _, port := range ports {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			return err

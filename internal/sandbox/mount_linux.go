@@ -3,6 +3,7 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -125,6 +126,12 @@ func buildRoot(s *Spec) error {
 		}
 		if err := maskDir(d, childrenOf(d, reexpose)); err != nil {
 			return mountErr("mask "+d, err)
+		}
+	}
+
+	if len(s.Files) > 0 {
+		if err := writeFiles(s); err != nil {
+			return mountErr("airlock files", err)
 		}
 	}
 
@@ -355,6 +362,62 @@ func buildDev() error {
 	// Nothing new may be created in /dev itself.
 	if err := unix.Mount("", dev, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NOEXEC, ""); err != nil {
 		return mountErr("make /dev read-only", err)
+	}
+	return nil
+}
+
+// writeFiles puts Spec.Files into a tmpfs at FilesDir owned by the
+// command's uid, makes it read-only, and binds the files that have a
+// target over it. They are bound last, so a secret file replaces a
+// deny-read mask at the same path.
+func writeFiles(s *Spec) error {
+	dir := newRoot + FilesDir
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return err
+	}
+	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755,size=16m"); err != nil {
+		return err
+	}
+	for _, f := range s.Files {
+		if f.Name == "" || strings.Contains(f.Name, "..") || strings.HasPrefix(f.Name, "/") {
+			return fmt.Errorf("bad file name %q", f.Name)
+		}
+		full := dir + "/" + f.Name
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(full, f.Data, 0o600); err != nil {
+			return err
+		}
+		if err := os.Chown(full, s.UID, s.GID); err != nil {
+			return err
+		}
+		if err := os.Chmod(full, fs.FileMode(f.Mode&0o777)); err != nil {
+			return err
+		}
+	}
+	if err := unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return err
+	}
+	for _, f := range s.Files {
+		if f.Target == "" {
+			continue
+		}
+		t, err := resolveTarget(f.Target, false, true)
+		if err != nil {
+			return fmt.Errorf("secret file target %s: %w", f.Target, err)
+		}
+		tree, err := unix.OpenTree(unix.AT_FDCWD, dir+"/"+f.Name, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+		if err != nil {
+			unix.Close(t)
+			return err
+		}
+		err = unix.MoveMount(tree, "", t, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+		unix.Close(tree)
+		unix.Close(t)
+		if err != nil {
+			return fmt.Errorf("bind %s: %w", f.Target, err)
+		}
 	}
 	return nil
 }

@@ -38,11 +38,12 @@ type Options struct {
 	Stdout, Stderr *os.File
 	// Warn reports a best-effort layer that is missing on this run.
 	Warn func(layer, msg string)
-	// Egress serves the proxy on the two listeners init created in the
-	// sandbox's network namespace (HTTP, SOCKS5). It must return promptly:
+	// Egress serves the proxy on the listeners init created in the
+	// sandbox's network namespace: HTTP, SOCKS5, and the gateway when the
+	// spec asks for it. It must return promptly:
 	// serving happens in goroutines it starts. Required when the spec asks
 	// for egress.
-	Egress func(ctx context.Context, http, socks net.Listener) error
+	Egress func(ctx context.Context, listeners []net.Listener) error
 	// Notify handles seccomp notifications (the create guard); required
 	// when the spec asks for them. landlockFD is the sandbox's Landlock
 	// ruleset, or -1; it stays open until Run returns.

@@ -65,12 +65,39 @@ type Spec struct {
 	// accepts on them directly: no relay process, and nothing listens on
 	// the host.
 	Egress bool `json:"egress"`
+	// Gateway adds a third listener, on ProxyGatewayPort, for the
+	// credential gateway (base-URL mode).
+	Gateway bool `json:"gateway"`
+
+	// Files are written by init into a read-only tmpfs at FilesDir, owned
+	// by the command's uid, before the command starts: the run's CA and
+	// trust bundle, and secret files (which hold placeholders, never real
+	// values). A File with a Target is also bound over that path.
+	// They travel in a memfd next to the spec message, which a socket
+	// packet could not hold (a trust bundle alone is some 200 KiB).
+	Files []File `json:"-"`
 }
+
+// File is one file init writes into FilesDir.
+type File struct {
+	// Name is the path below FilesDir ("ca.pem", "secrets/1").
+	Name string `json:"name"`
+	Data []byte `json:"data"`
+	Mode uint32 `json:"mode"`
+	// Target, when set, is a sandbox path the file is bound over: an
+	// existing file, or a new one below the private /tmp.
+	Target string `json:"target,omitempty"`
+}
+
+// FilesDir is where init puts Spec.Files inside the sandbox.
+const FilesDir = "/tmp/.airlock"
 
 // Ports of the proxy listeners on the sandbox's own loopback.
 const (
 	ProxyHTTPPort  = 3128
 	ProxySOCKSPort = 1080
+	// ProxyGatewayPort serves the credential gateway (plain HTTP).
+	ProxyGatewayPort = 3129
 )
 
 // Rlimit is one setrlimit applied to the command.

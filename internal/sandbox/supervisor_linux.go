@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -104,7 +105,18 @@ func Run(ctx context.Context, s *Spec, o Options) (Result, error) {
 			return Result{}, &SetupError{Layer: "cgroup", Msg: fmt.Sprintf("cgroup: %v", err)}
 		}
 	}
-	if err := ctl.send(message{Type: msgSpec, Spec: s}); err != nil {
+	var filesFD []int
+	if len(s.Files) > 0 {
+		fd, err := filesMemfd(s.Files)
+		if err != nil {
+			kill()
+			<-waitErr
+			return Result{}, &SetupError{Layer: "supervisor", Msg: fmt.Sprintf("airlock files: %v", err)}
+		}
+		defer unix.Close(fd)
+		filesFD = append(filesFD, fd)
+	}
+	if err := ctl.send(message{Type: msgSpec, Spec: s}, filesFD...); err != nil {
 		kill()
 		<-waitErr
 		return Result{}, &SetupError{Layer: "supervisor", Msg: fmt.Sprintf("send spec: %v", err)}
@@ -177,7 +189,7 @@ func Run(ctx context.Context, s *Spec, o Options) (Result, error) {
 		case msgError:
 			return fail(&SetupError{Layer: m.Layer, Msg: m.Msg, Hint: m.Hint, Code: m.Code})
 		case msgProxy:
-			if len(fds) != 2 || o.Egress == nil {
+			if len(fds) < 2 || len(fds) > 3 || o.Egress == nil {
 				for _, fd := range fds {
 					unix.Close(fd)
 				}
@@ -187,7 +199,7 @@ func Run(ctx context.Context, s *Spec, o Options) (Result, error) {
 			if err != nil {
 				return fail(&SetupError{Layer: "netns", Msg: fmt.Sprintf("proxy listeners: %v", err)})
 			}
-			if err := o.Egress(ctx, ls[0], ls[1]); err != nil {
+			if err := o.Egress(ctx, ls); err != nil {
 				return fail(&SetupError{Layer: "proxy", Msg: fmt.Sprintf("start the egress proxy: %v", err)})
 			}
 		case msgLandlock:
@@ -367,4 +379,33 @@ func syncWinsize(from, to *os.File) {
 	if err == nil {
 		_ = unix.IoctlSetWinsize(int(to.Fd()), unix.TIOCSWINSZ, ws)
 	}
+}
+
+// filesMemfd writes files as JSON into a sealed memfd for init.
+func filesMemfd(files []File) (int, error) {
+	b, err := json.Marshal(files)
+	if err != nil {
+		return -1, err
+	}
+	fd, err := unix.MemfdCreate("airlock-files", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return -1, err
+	}
+	f := os.NewFile(uintptr(fd), "airlock-files")
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return -1, err
+	}
+	nfd, err := unix.Dup(fd)
+	f.Close()
+	if err != nil {
+		return -1, err
+	}
+	unix.CloseOnExec(nfd)
+	_, err = unix.FcntlInt(uintptr(nfd), unix.F_ADD_SEALS, unix.F_SEAL_SEAL|unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE)
+	if err != nil {
+		unix.Close(nfd)
+		return -1, err
+	}
+	return nfd, nil
 }
