@@ -144,6 +144,8 @@ func (a *App) run(args []string) int {
 	pf.register(fs)
 	var ef egressFlags
 	ef.register(fs)
+	var cf credFlags
+	cf.register(fs)
 	tty := fs.String("tty", "auto", "give the command a pty: auto, always or never")
 	ask := fs.Bool("ask", false, "ask on the terminal before allowing egress to a destination the policy does not list")
 	fs.Usage = func() {
@@ -178,6 +180,20 @@ func (a *App) run(args []string) int {
 		return ExitSetup
 	}
 	in.ProxyUser, in.ProxyToken = proxyUser, token
+	var cr *credentials
+	if cf.any() {
+		cr, err = a.loadCredentials(context.Background(), &cf, p, in.Cwd, in.Home)
+		if err != nil {
+			a.errorf("%v", err)
+			return ExitSetup
+		}
+		// Everything Airlock itself writes from here on is redacted.
+		rw := cr.redact.Writer(a.Stderr)
+		defer rw.Close()
+		a.Stderr = rw
+		p.Network.AllowDomains = appendMissing(p.Network.AllowDomains, cr.allow)
+		p.Process.Env = append(p.Process.Env, cr.env...)
+	}
 	var asker *asker
 	var askFn func(context.Context, string, int) bool
 	if *ask {
@@ -189,7 +205,7 @@ func (a *App) run(args []string) int {
 		asker = newAsker(a.Stderr, 30*time.Second)
 		askFn = asker.Ask
 	}
-	er, err := a.newEgress(p, ef, fmt.Sprintf("airlock-%d", os.Getpid()), token, askFn)
+	er, err := a.newEgress(p, ef, fmt.Sprintf("airlock-%d", os.Getpid()), token, askFn, cr)
 	if err != nil {
 		a.reportPolicyErr(err)
 		return ExitSetup
@@ -199,6 +215,10 @@ func (a *App) run(args []string) int {
 	if err != nil {
 		a.reportPolicyErr(err)
 		return ExitSetup
+	}
+	if cr != nil {
+		spec.Files = cr.files
+		spec.Gateway = len(cr.routes) > 0
 	}
 	if err := a.applyUnsafeDisable(spec); err != nil {
 		a.errorf("%v", err)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -40,6 +41,9 @@ type egressRuntime struct {
 
 	pins map[string][]netip.Addr // --resolve; trusted for their names
 	self []netip.Addr            // the host's own addresses, refused
+
+	sandboxID string
+	creds     *credentials // nil without credential flags
 }
 
 // finish adds the run's pins and the host's own addresses to a compiled
@@ -102,7 +106,7 @@ func parseResolve(list []string) (map[string][]netip.Addr, error) {
 	return out, nil
 }
 
-func (a *App) newEgress(p *policy.Policy, ef egressFlags, sandboxID, token string, ask func(context.Context, string, int) bool) (*egressRuntime, error) {
+func (a *App) newEgress(p *policy.Policy, ef egressFlags, sandboxID, token string, ask func(context.Context, string, int) bool, cr *credentials) (*egressRuntime, error) {
 	static, err := parseResolve(ef.resolve)
 	if err != nil {
 		return nil, err
@@ -111,7 +115,7 @@ func (a *App) newEgress(p *policy.Policy, ef egressFlags, sandboxID, token strin
 	if err != nil {
 		return nil, fmt.Errorf("network policy: %w", err)
 	}
-	er := &egressRuntime{app: a, denied: map[string]int{}, pins: static, self: ownAddrs()}
+	er := &egressRuntime{app: a, denied: map[string]int{}, pins: static, self: ownAddrs(), sandboxID: sandboxID, creds: cr}
 	er.policy.Store(er.finish(pol))
 	if ef.audit != "" {
 		// The audit file may lie in a writable workspace: never follow a
@@ -122,7 +126,7 @@ func (a *App) newEgress(p *policy.Policy, ef egressFlags, sandboxID, token strin
 		}
 		er.audit = f
 	}
-	er.proxy = proxy.New(proxy.Config{
+	cfg := proxy.Config{
 		Policy:    func() proxy.Policy { return policyAdapter{er.policy.Load()} },
 		Static:    static,
 		User:      proxyUser,
@@ -131,14 +135,33 @@ func (a *App) newEgress(p *policy.Policy, ef egressFlags, sandboxID, token strin
 		Audit:     er.writeAudit,
 		OnDeny:    er.reportDeny,
 		Ask:       ask,
-	})
+	}
+	if cr != nil {
+		cfg.Inject = cr.inj
+		if cr.ca != nil {
+			cfg.TLS = &proxy.Terminator{Hosts: cr.terminates, Leaf: cr.ca.Leaf, Roots: cr.roots}
+		} else if cr.roots != nil {
+			cfg.TLS = &proxy.Terminator{Roots: cr.roots}
+		}
+		for _, ev := range cr.events {
+			er.writeEvent(ev)
+		}
+	}
+	er.proxy = proxy.New(cfg)
 	return er, nil
 }
 
-// serve starts the proxy on the sandbox's listeners.
-func (er *egressRuntime) serve(_ context.Context, httpL, socksL net.Listener) error {
-	go func() { _ = er.proxy.ServeHTTP(httpL) }()
-	go func() { _ = er.proxy.ServeSOCKS(socksL) }()
+// serve starts the proxy on the sandbox's listeners: HTTP, SOCKS5 and,
+// when the run has gateways, the gateway.
+func (er *egressRuntime) serve(_ context.Context, ls []net.Listener) error {
+	go func() { _ = er.proxy.ServeHTTP(ls[0]) }()
+	go func() { _ = er.proxy.ServeSOCKS(ls[1]) }()
+	if len(ls) > 2 {
+		if er.creds == nil || len(er.creds.routes) == 0 {
+			return fmt.Errorf("a gateway listener without gateway routes")
+		}
+		go func() { _ = er.proxy.ServeGateway(ls[2], er.creds.routes) }()
+	}
 	return nil
 }
 
@@ -176,7 +199,36 @@ func (er *egressRuntime) writeAudit(r proxy.Record) {
 	if err != nil {
 		return
 	}
-	_, _ = er.audit.Write(append(b, '\n'))
+	er.writeLineLocked(b)
+}
+
+// writeLineLocked appends one JSON line to the audit file, with every
+// known secret value redacted.
+func (er *egressRuntime) writeLineLocked(b []byte) {
+	line := string(b)
+	if er.creds != nil {
+		line = er.creds.redact.String(line)
+	}
+	_, _ = er.audit.Write([]byte(line + "\n"))
+}
+
+// writeEvent appends an audit record of another kind than an egress
+// decision; ev holds its "event" and fields.
+func (er *egressRuntime) writeEvent(ev map[string]any) {
+	er.auditMu.Lock()
+	defer er.auditMu.Unlock()
+	if er.audit == nil {
+		return
+	}
+	rec := map[string]any{"schema": proxy.RecordSchema, "time": time.Now(), "sandbox_id": er.sandboxID}
+	for k, v := range ev {
+		rec[k] = v
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return
+	}
+	er.writeLineLocked(b)
 }
 
 // reportDeny prints one line per denied destination, the first time only.
@@ -205,6 +257,9 @@ func (er *egressRuntime) reportDeny(r proxy.Record) {
 // policy in force.
 func (er *egressRuntime) reload(build func() (*policy.Policy, error)) {
 	p, err := build()
+	if err == nil && er.creds != nil {
+		p.Network.AllowDomains = appendMissing(p.Network.AllowDomains, er.creds.allow)
+	}
 	if err == nil {
 		var pol *egress.Policy
 		if pol, err = egress.Compile(p.Network); err == nil {
@@ -242,4 +297,14 @@ func watchFiles(ctx context.Context, files []string, interval time.Duration, fn 
 			}
 		}
 	}
+}
+
+// appendMissing appends the entries of add that list lacks.
+func appendMissing(list, add []string) []string {
+	for _, a := range add {
+		if !slices.Contains(list, a) {
+			list = append(list, a)
+		}
+	}
+	return list
 }

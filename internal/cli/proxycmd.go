@@ -51,7 +51,7 @@ func (a *App) proxyCmd(args []string) int {
 		a.reportPolicyErr(err)
 		return ExitSetup
 	}
-	er, err := a.newEgress(p, ef, "standalone", token, nil)
+	er, err := a.newEgress(p, ef, "standalone", token, nil, nil)
 	if err != nil {
 		a.reportPolicyErr(err)
 		return ExitSetup
