@@ -16,6 +16,7 @@ import (
 	"github.com/airlock-sandbox/airlock/internal/guard"
 	"github.com/airlock-sandbox/airlock/internal/policy"
 	"github.com/airlock-sandbox/airlock/internal/sandbox"
+	"github.com/airlock-sandbox/airlock/internal/secrets"
 )
 
 // Exit codes of airlock itself. `run` otherwise exits with the command's status.
@@ -181,6 +182,9 @@ func (a *App) run(args []string) int {
 	}
 	in.ProxyUser, in.ProxyToken = proxyUser, token
 	var cr *credentials
+	cf.secrets = append(slices.Clone(p.Credentials.Secrets), cf.secrets...)
+	cf.secretFiles = append(slices.Clone(p.Credentials.Files), cf.secretFiles...)
+	cf.tlsExclude = append(slices.Clone(p.Credentials.TLSExclude), cf.tlsExclude...)
 	if cf.any() {
 		cr, err = a.loadCredentials(context.Background(), &cf, p, in.Cwd, in.Home)
 		if err != nil {
@@ -434,6 +438,9 @@ func (a *App) policy(args []string) int {
 		a.errorf("%v", err)
 		return 1
 	}
+	// A policy names where secrets come from, never their values; a
+	// value pasted into a cmd: source anyway is not printed.
+	b = []byte(secrets.NewRedactor(nil).String(string(b)))
 	_, _ = a.Stdout.Write(b)
 	if !strings.HasSuffix(string(b), "\n") {
 		fmt.Fprintln(a.Stdout)

@@ -194,6 +194,14 @@ func (l *yamlLoader) load(data []byte) (*Policy, error) {
 				"allow_local_binding": func(f string, v *yaml.Node) error { return l.boolean(v, f, &n.AllowLocalBinding) },
 			})
 		},
+		"credentials": func(f string, v *yaml.Node) error {
+			c := &p.Credentials
+			return l.mapping(v, f, map[string]func(string, *yaml.Node) error{
+				"secrets":     func(f string, v *yaml.Node) error { return l.strList(v, f, &c.Secrets) },
+				"files":       func(f string, v *yaml.Node) error { return l.strList(v, f, &c.Files) },
+				"tls_exclude": func(f string, v *yaml.Node) error { return l.strList(v, f, &c.TLSExclude) },
+			})
+		},
 		"process": func(f string, v *yaml.Node) error {
 			pr := &p.Process
 			return l.mapping(v, f, map[string]func(string, *yaml.Node) error{

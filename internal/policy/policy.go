@@ -15,6 +15,8 @@ type Policy struct {
 	Network    Network    `yaml:"network" json:"network"`
 	Process    Process    `yaml:"process" json:"process"`
 	Limits     Limits     `yaml:"limits" json:"limits"`
+	// Credentials the proxy injects at the boundary.
+	Credentials Credentials `yaml:"credentials" json:"credentials"`
 
 	// AllowDegraded lists layers the user explicitly accepts running without
 	// (see Layer* constants). Anything else that is missing is a hard error.
@@ -56,6 +58,20 @@ type Network struct {
 	// network.deniedResolvedAddresses maps here.
 	DenyCIDRs         []string `yaml:"deny_cidrs" json:"deny_cidrs"`
 	AllowLocalBinding bool     `yaml:"allow_local_binding" json:"allow_local_binding"`
+}
+
+// Credentials are secrets kept out of the sandbox: it sees placeholders,
+// and the egress proxy puts the real values into requests to each
+// secret's hosts only.
+type Credentials struct {
+	// Secrets are "NAME=SOURCE@HOST[,HOST...]", as --secret takes them.
+	// SOURCE names where the value is on the host (env:VAR, file:PATH,
+	// cmd:COMMAND), never the value itself.
+	Secrets []string `yaml:"secrets" json:"secrets"`
+	// Files are "PATH=TEMPLATE", as --secret-file takes them.
+	Files []string `yaml:"files" json:"files"`
+	// TLSExclude lists hosts whose TLS is never terminated.
+	TLSExclude []string `yaml:"tls_exclude" json:"tls_exclude"`
 }
 
 // Process settings for the sandboxed command.

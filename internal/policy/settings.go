@@ -215,7 +215,7 @@ func (r *jsonReader) settings(p *Policy) error {
 						"domains":    r.hostPatterns,
 					}, "socketPath", "domains")
 				},
-				"tlsTerminate": r.tlsTerminate,
+				"tlsTerminate": func(f string) error { return r.tlsTerminate(f, &p.Credentials) },
 				"parentProxy": func(f string) error {
 					return r.object(f, handlers{
 						"http":    r.proxyURL,
@@ -225,7 +225,7 @@ func (r *jsonReader) settings(p *Policy) error {
 				},
 			})
 		},
-		"credentials":                  func(f string) error { return r.credentials(f, fs) },
+		"credentials":                  func(f string) error { return r.credentials(f, fs, &p.Credentials) },
 		"ignoreViolations":             func(f string) error { return r.stringListMap(f) },
 		"enableWeakerNestedSandbox":    func(f string) error { return r.refuseTrue(f, weakerMsg) },
 		"enableWeakerNetworkIsolation": func(f string) error { return r.refuseTrue(f, weakerMsg) },
@@ -259,13 +259,13 @@ func (r *jsonReader) settings(p *Policy) error {
 	return nil
 }
 
-func (r *jsonReader) tlsTerminate(f string) error {
+func (r *jsonReader) tlsTerminate(f string, cr *Credentials) error {
 	start := r.peekOffset()
 	var cert, key bool
 	err := r.object(f, handlers{
 		"caCertPath":       func(f string) error { cert = true; return r.nonEmptyString(f) },
 		"caKeyPath":        func(f string) error { key = true; return r.nonEmptyString(f) },
-		"excludeDomains":   r.hostPatterns,
+		"excludeDomains":   func(f string) error { return r.strings(f, fTLSExclude, &cr.TLSExclude) },
 		"extraCaCertPaths": r.ignoredStrings,
 	})
 	if err == nil && cert != key {
@@ -274,26 +274,60 @@ func (r *jsonReader) tlsTerminate(f string) error {
 	return err
 }
 
-func (r *jsonReader) credentials(f string, fs *Filesystem) error {
-	mode := func(f string) error { return r.enum(f, "deny", "mask") }
+func (r *jsonReader) credentials(f string, fs *Filesystem, cr *Credentials) error {
+	// The fields of the entry being read: a "mask" entry with
+	// injectHosts becomes a secret injected for those hosts.
+	var mode string
+	var hosts []string
+	var start int
 	common := handlers{
-		"mode":             mode,
+		"mode": func(f string) error {
+			t, s, err := r.nextString(f)
+			if err == nil && s != "deny" && s != "mask" {
+				return r.errAt(t.off, f, "unknown value %q (valid: deny, mask)", s)
+			}
+			mode = s
+			return err
+		},
 		"extract":          r.ignoredString,
 		"onExtractNoMatch": func(f string) error { return r.enum(f, "warn", "deny", "error") },
 		"decode":           func(f string) error { return r.enum(f, "jwt") },
 		"maskClaims":       r.ignoredStrings,
-		"injectHosts":      r.hostPatterns,
+		"injectHosts": func(f string) error {
+			return r.array(f, func(t jtok, f string) error {
+				s, err := r.stringValue(t, f)
+				if err != nil {
+					return err
+				}
+				if err := CheckHostPattern(s, false); err != nil {
+					return r.errAt(t.off, f, "invalid domain pattern %q: %v", s, err)
+				}
+				hosts = append(hosts, s)
+				return nil
+			})
+		},
 	}
 	with := func(extra handlers) handlers {
+		mode, hosts, start = "", nil, r.peekOffset()
 		h := maps.Clone(common)
 		maps.Copy(h, extra)
 		return h
 	}
+	addSecret := func(f, secret, file string) {
+		cr.Secrets = append(cr.Secrets, secret)
+		r.org.add(entryKey(fSecrets, secret), r.src(start, f))
+		if file != "" {
+			cr.Files = append(cr.Files, file)
+			r.org.add(entryKey(fSecretFiles, file), r.src(start, f))
+		}
+	}
+	nFiles := 0
 	policy := func(f string) error { return r.enum(f, "deny", "passthrough") }
 	return r.object(f, handlers{
 		"files": func(f string) error {
 			return r.array(f, func(t jtok, f string) error {
-				return r.objectAt(t, f, with(handlers{
+				var path string
+				err := r.objectAt(t, f, with(handlers{
 					"path": func(f string) error {
 						t, s, err := r.nextString(f)
 						if err != nil {
@@ -302,6 +336,7 @@ func (r *jsonReader) credentials(f string, fs *Filesystem) error {
 						if s == "" {
 							return r.errAt(t.off, f, "empty path")
 						}
+						path = s
 						s = srtPattern(s)
 						if !slices.Contains(fs.DenyRead, s) {
 							fs.DenyRead = append(fs.DenyRead, s)
@@ -311,19 +346,37 @@ func (r *jsonReader) credentials(f string, fs *Filesystem) error {
 					},
 					"maskDuplicates": r.ignoredBool,
 				}), "path", "mode")
+				// A masked file with injectHosts: the whole file is the
+				// secret; the sandbox sees its placeholder in its place.
+				if err == nil && mode == "mask" && len(hosts) > 0 && !strings.Contains(path, "*") {
+					nFiles++
+					name := fmt.Sprintf("SRT_FILE_%d", nFiles)
+					addSecret(f, name+"=file:"+path+"@"+strings.Join(hosts, ","), path+"=${"+name+"}")
+				}
+				return err
 			})
 		},
 		"envVars": func(f string) error {
 			return r.array(f, func(t jtok, f string) error {
-				return r.objectAt(t, f, with(handlers{
+				var name string
+				err := r.objectAt(t, f, with(handlers{
 					"name": func(f string) error {
 						t, s, err := r.nextString(f)
 						if err == nil && !isEnvName(s) {
 							return r.errAt(t.off, f, "invalid variable name %q", s)
 						}
+						name = s
 						return err
 					},
 				}), "name", "mode")
+				// "mask" with injectHosts: the sandbox sees a
+				// placeholder, the proxy injects the value for those
+				// hosts. "deny" (and mask without hosts): the variable
+				// is scrubbed, as every unlisted variable is.
+				if err == nil && mode == "mask" && len(hosts) > 0 {
+					addSecret(f, name+"=env:"+name+"@"+strings.Join(hosts, ","), "")
+				}
+				return err
 			})
 		},
 		"allowPlaintextInject": r.ignoredBool,

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -77,6 +78,11 @@ func TestLoadSettings(t *testing.T) {
 			DenyDomains:       []string{"*:22", "evil.example.net"},
 			DenyCIDRs:         []string{"10.0.0.0/8", "169.254.169.254", "fd00::/8"},
 			AllowLocalBinding: true,
+		},
+		Credentials: Credentials{
+			Secrets:    []string{"SRT_FILE_1=file:~/.config/app/token@api.example.com"},
+			Files:      []string{"~/.config/app/token=${SRT_FILE_1}"},
+			TLSExclude: []string{"*.bank.example"},
 		},
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -184,6 +190,35 @@ func TestLoadSettingsErrors(t *testing.T) {
 				t.Errorf("got policy %+v with the error, want nil", p)
 			}
 			wantError(t, err, tt.want)
+		})
+	}
+}
+
+func TestSettingsCredentialsMask(t *testing.T) {
+	tests := []struct {
+		name        string
+		json        string
+		wantSecrets []string
+		wantFiles   []string
+	}{
+		{"env mask with hosts", `{"credentials": {"envVars": [{"name": "GH_TOKEN", "mode": "mask", "injectHosts": ["api.github.com", "*.githubusercontent.com"]}]}}`,
+			[]string{"GH_TOKEN=env:GH_TOKEN@api.github.com,*.githubusercontent.com"}, nil},
+		{"env deny", `{"credentials": {"envVars": [{"name": "GH_TOKEN", "mode": "deny"}]}}`, nil, nil},
+		{"env mask without hosts", `{"credentials": {"envVars": [{"name": "K", "mode": "mask"}]}}`, nil, nil},
+		{"file mask with hosts", `{"credentials": {"files": [{"path": "~/.npm/token", "mode": "mask", "injectHosts": ["registry.example"]}]}}`,
+			[]string{"SRT_FILE_1=file:~/.npm/token@registry.example"}, []string{"~/.npm/token=${SRT_FILE_1}"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inTempDir(t)
+			writeFile(t, "s.json", tt.json)
+			p, err := LoadSettings("s.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(p.Credentials.Secrets, tt.wantSecrets) || !slices.Equal(p.Credentials.Files, tt.wantFiles) {
+				t.Errorf("got secrets %q files %q, want %q %q", p.Credentials.Secrets, p.Credentials.Files, tt.wantSecrets, tt.wantFiles)
+			}
 		})
 	}
 }

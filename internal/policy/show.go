@@ -19,7 +19,13 @@ type (
 		Network       *showNetwork    `yaml:"network,omitempty"`
 		Process       *showProcess    `yaml:"process,omitempty"`
 		Limits        *showLimits     `yaml:"limits,omitempty"`
+		Credentials   *showCreds      `yaml:"credentials,omitempty"`
 		AllowDegraded []string        `yaml:"allow_degraded,omitempty"`
+	}
+	showCreds struct {
+		Secrets    []string `yaml:"secrets,omitempty"`
+		Files      []string `yaml:"files,omitempty"`
+		TLSExclude []string `yaml:"tls_exclude,omitempty"`
 	}
 	showFilesystem struct {
 		Workspace        string   `yaml:"workspace,omitempty"`
@@ -81,6 +87,9 @@ func Show(p *Policy) ([]byte, error) {
 	}
 	if lim != (showLimits{}) {
 		doc.Limits = &lim
+	}
+	if c := showCreds(p.Credentials); !isZero(c) {
+		doc.Credentials = &c
 	}
 	var node yaml.Node
 	if err := node.Encode(doc); err != nil {

@@ -40,6 +40,9 @@ const (
 	fMaxOpenFiles  = "limits.max_open_files"
 	fMaxFileSize   = "limits.max_file_size"
 	fAllowDegraded = "allow_degraded"
+	fSecrets       = "credentials.secrets"
+	fSecretFiles   = "credentials.files"
+	fTLSExclude    = "credentials.tls_exclude"
 )
 
 // listField is one list-valued setting of a Policy.
@@ -63,6 +66,9 @@ func (p *Policy) lists() []listField {
 		{fDenyCIDRs, &p.Network.DenyCIDRs},
 		{fEnv, &p.Process.Env},
 		{fAllowDegraded, &p.AllowDegraded},
+		{fSecrets, &p.Credentials.Secrets},
+		{fSecretFiles, &p.Credentials.Files},
+		{fTLSExclude, &p.Credentials.TLSExclude},
 	}
 }
 
@@ -99,6 +105,9 @@ func validate(p *Policy, org origins) error {
 		fDenyCIDRs:     func(s string) error { return checkCIDR(s, true) },
 		fEnv:           checkEnv,
 		fAllowDegraded: checkLayer,
+		fSecrets:       checkSecret,
+		fSecretFiles:   checkSecretFile,
+		fTLSExclude:    func(s string) error { return CheckHostPattern(s, false) },
 	}
 	for _, lf := range p.lists() {
 		for i, v := range *lf.list {
@@ -495,6 +504,34 @@ func checkCIDR(s string, bare bool) error {
 		if err := checkPort(port); err != nil {
 			return fmt.Errorf("invalid CIDR %q: %v", s, err)
 		}
+	}
+	return nil
+}
+
+// checkSecret checks the form NAME=SOURCE@HOST[,HOST...]; the secrets
+// package parses it fully when it loads the value.
+func checkSecret(s string) error {
+	name, rest, ok := strings.Cut(s, "=")
+	at := strings.LastIndex(rest, "@")
+	if !ok || at < 0 || checkEnv(name) != nil || strings.Contains(name, "=") {
+		return fmt.Errorf("secret %q: want NAME=SOURCE@HOST[,HOST...] where SOURCE is env:VAR, file:PATH or cmd:COMMAND", s)
+	}
+	src := rest[:at]
+	if !strings.HasPrefix(src, "env:") && !strings.HasPrefix(src, "file:") && !strings.HasPrefix(src, "cmd:") {
+		return fmt.Errorf("secret %s: source %q must start with env:, file: or cmd: (the value itself never goes in a policy)", name, src)
+	}
+	for _, h := range strings.Split(rest[at+1:], ",") {
+		if err := CheckHostPattern(h, false); err != nil {
+			return fmt.Errorf("secret %s: host %q: %v", name, h, err)
+		}
+	}
+	return nil
+}
+
+func checkSecretFile(s string) error {
+	path, _, ok := strings.Cut(s, "=")
+	if !ok || path == "" {
+		return fmt.Errorf("secret file %q: want PATH=TEMPLATE", s)
 	}
 	return nil
 }
