@@ -23,6 +23,9 @@ type config struct {
 	workDir                          string
 	skipInstall, skipFiles           bool
 	skipStartup, egressOn            bool
+	tlsOn                            bool
+	tlsRequests                      int
+	tlsBytes                         int64
 	runTimeout, fileTimeout, maxTime time.Duration
 	egress                           egressParams
 }
@@ -56,6 +59,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.skipFiles, "skip-files", false, "skip the file-heavy phase")
 	fs.BoolVar(&c.skipStartup, "skip-startup", false, "skip the start-up and peak-RSS phases")
 	fs.BoolVar(&c.egressOn, "egress", false, "also run the egress proxy phase (throughput, latency, idle-tunnel memory)")
+	fs.BoolVar(&c.tlsOn, "tls", false, "also run the TLS termination phase (latency and throughput of injected requests)")
+	fs.IntVar(&c.tlsRequests, "tls-requests", 5000, "timed requests per contender in the TLS phase")
+	fs.Int64Var(&c.tlsBytes, "tls-bytes", 256<<20, "size of each download in the TLS phase")
 	fs.Int64Var(&c.egress.bytes, "egress-bytes", 1<<30, "size of each egress download")
 	fs.IntVar(&c.egress.requests, "egress-requests", 10000, "timed egress requests per contender")
 	fs.IntVar(&c.egress.tunnels, "egress-tunnels", 10000, "idle CONNECT tunnels per proxy in the memory test")
@@ -223,6 +229,16 @@ func run(args []string, stdout, log io.Writer) error {
 	if cfg.egressOn {
 		eg, notes := egressPhase(cfg, scratch, deadline, log)
 		rep.Egress = eg
+		rep.Notes = append(rep.Notes, notes...)
+	}
+	if cfg.tlsOn {
+		fmt.Fprintf(log, "bench: TLS phase: %d requests and 5 downloads of %s per contender\n", cfg.tlsRequests, formatBytes(cfg.tlsBytes))
+		sec, notes, err := tlsPhase(cfg.tlsRequests, 5, cfg.tlsBytes)
+		if err != nil {
+			rep.Notes = append(rep.Notes, "TLS phase failed: "+err.Error())
+		} else {
+			rep.Sections = append(rep.Sections, sec)
+		}
 		rep.Notes = append(rep.Notes, notes...)
 	}
 	rep.Checks = append(checks(rows, rssRows, fileRows), egressChecks(rep.Egress)...)

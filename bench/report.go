@@ -27,6 +27,8 @@ type Report struct {
 
 	Egress *EgressReport // nil when the egress phase did not run
 
+	Sections []Section // further phases, rendered by themselves
+
 	Notes []string // run-specific notes (failures, early stops)
 }
 
@@ -128,6 +130,9 @@ func render(r Report) string {
 
 	if r.Egress != nil {
 		renderEgress(p, r.Egress)
+	}
+	for _, s := range r.Sections {
+		p("## %s\n\n%s\n\n", s.Title, strings.TrimRight(s.Body, "\n"))
 	}
 
 	if len(r.Notes) > 0 {
