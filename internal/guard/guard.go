@@ -5,6 +5,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Config says what the guard refuses.
@@ -28,6 +29,56 @@ type Config struct {
 	// OnDeny is called for every refused operation (for the audit trail and
 	// the user's explanation). It must not block.
 	OnDeny func(Denial)
+	// OnExec, when set, is called for every execve/execveat the sandbox
+	// attempts (before the kernel runs it), one call at a time, in the
+	// order the notifications arrive. It must not block for long: the
+	// exec, and every other notification, waits for it to return. The
+	// record is an audit trail, not a decision: see Exec. Exec
+	// notifications need seccomp.Options.NotifyExec; with OnExec nil they
+	// are let through without being read.
+	OnExec func(Exec)
+}
+
+// Exec records one execve or execveat as the sandbox asked for it.
+//
+// It is a RECORD, NOT AN ENFORCEMENT POINT. The guard reads the arguments
+// from the task's memory and then tells the kernel to continue the syscall
+// (SECCOMP_USER_NOTIF_FLAG_CONTINUE), and the kernel then reads the same
+// memory again. Another thread of the task (or another process sharing its
+// memory) can change the path and argv in between, so the program that
+// runs may differ from the one recorded. Nothing may be allowed or denied
+// on the strength of an Exec, and the record does not say whether the
+// exec succeeded: a path that does not exist is recorded and then fails
+// with ENOENT, as it would without the guard.
+type Exec struct {
+	// Time is when the guard received the notification.
+	Time time.Time
+	// Pid is the calling thread as the notification reports it, in the
+	// supervisor's pid namespace. It is the process id unless a thread
+	// other than the main one calls exec.
+	Pid int
+	// Ppid is the parent process, from /proc/PID/stat.
+	Ppid int
+	// Syscall is "execve" or "execveat".
+	Syscall string
+	// Path is the path argument. For execve it is as given (relative to
+	// Cwd if it does not start with "/"). For execveat a relative path is
+	// joined to the path of the directory descriptor (or to the working
+	// directory for AT_FDCWD), as the create guard does, and an empty
+	// path with AT_EMPTY_PATH is the path of the descriptor itself (for a
+	// memfd: "/memfd:NAME (deleted)").
+	Path string
+	// Argv is the argument vector, at most 256 arguments, 4 KiB per
+	// argument and 64 KiB in all; Truncated says when it was cut.
+	Argv []string
+	// Cwd is the task's working directory.
+	Cwd string
+	// Truncated is set when Argv was cut to the limits above.
+	Truncated bool
+	// Err is set when part of the record could not be read (the task
+	// died, a pointer was bad); the fields read before are kept. The exec
+	// is let through all the same, and the kernel reports its own error.
+	Err string
 }
 
 // Denial describes one refused operation.

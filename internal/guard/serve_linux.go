@@ -58,7 +58,8 @@ var ttyDev = unix.Mkdev(5, 0)
 // owns the listener and closes it.
 //
 // Two threads do the work. The receiving thread reads each notification and
-// the target's memory, /proc links and umask. The executor thread performs
+// the target's memory, /proc links and umask; it also records execs (see
+// Config.OnExec), which need no file operation. The executor thread performs
 // the operation: it runs with no effective capabilities, the sandbox's
 // Landlock ruleset and a umask of 0, so it can do no more to the
 // filesystem than the sandboxed task itself.
@@ -69,7 +70,7 @@ func Serve(ctx context.Context, listener int, cfg Config) error {
 		return err
 	}
 	defer close(ex.jobs)
-	s := &server{listener: listener, rules: compile(cfg), onDeny: cfg.OnDeny, ex: ex, landlockFD: cfg.LandlockFD}
+	s := &server{listener: listener, rules: compile(cfg), onDeny: cfg.OnDeny, onExec: cfg.OnExec, ex: ex, landlockFD: cfg.LandlockFD}
 	fds := []unix.PollFd{{Fd: int32(listener), Events: unix.POLLIN}}
 	for ctx.Err() == nil {
 		// Wait with a timeout so a cancelled context is noticed. POLLHUP
@@ -172,6 +173,7 @@ type server struct {
 	listener   int
 	rules      rules
 	onDeny     func(Denial)
+	onExec     func(Exec)
 	ex         *executor
 	landlockFD int
 }
@@ -196,7 +198,12 @@ func errReply(err error) reply {
 }
 
 func (s *server) handle(n *notif) {
-	r := s.emulate(n)
+	name := seccomp.SyscallName(int(n.Nr))
+	if name == "execve" || name == "execveat" {
+		s.exec(n, name)
+		return
+	}
+	r := s.emulate(n, name)
 	if r.async != nil {
 		go func(id uint64, f func() reply) { s.respond(id, f()) }(n.ID, r.async)
 		return
@@ -242,8 +249,7 @@ func (s *server) valid(id uint64) bool {
 	return ioctl(s.listener, ioctlIDValid, unsafe.Pointer(&id)) == nil
 }
 
-func (s *server) emulate(n *notif) reply {
-	name := seccomp.SyscallName(int(n.Nr))
+func (s *server) emulate(n *notif, name string) reply {
 	t := &target{pid: int(n.Pid), root: -1}
 	defer t.close()
 	var err error

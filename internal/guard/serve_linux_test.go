@@ -23,32 +23,65 @@ import (
 	"github.com/airlock-sandbox/airlock/internal/seccomp"
 )
 
-// The Serve test re-executes the test binary as a stand-in for the
+// The Serve tests re-execute the test binary as a stand-in for the
 // sandboxed command. The child drops its capabilities and installs the
-// real filter with NotifyCreate on one locked thread, hands the listener
-// to the parent, and runs path-creating syscalls on that thread. The
-// parent serves them with Serve, exactly as the supervisor does.
+// real filter (the options come in serveFilterEnv) on one locked thread,
+// hands the listener to the parent, and runs its job on that thread:
+// path-creating syscalls ("create") or execs ("chain", "execs", ...),
+// whose processes inherit the filter. The parent serves the listener with
+// Serve, exactly as the supervisor does.
 //
 //	parent (go test)                          child (same binary)
-//	   |-- exec, serveChildEnv, fd 3 = sock ---->|
+//	   |-- exec, job, filter, fd 3 = sock ------>|
 //	   |                                         | LockOSThread, umask 027
 //	   |                                         | drop caps, no_new_privs
-//	   |                                         | Install(NotifyCreate)
+//	   |                                         | Install(filter options)
 //	   |<------- SCM_RIGHTS(listener) on fd 3 ---|
 //	   | go Serve(listener)                      |
-//	   |<====== notifications, emulated ========>| serveOps, in order
-//	   |<------- stdout: {"op": "ok"|"EPERM"} ---|
-//	   | check results, denials, files on disk   | exit
+//	   |<====== notifications, answered =======>| the job, in order
+//	   |<------- stdout: the job's JSON result --|
+//	   | check results, records, files on disk   | exit
+//
+// A job started without serveFilterEnv (a helper the child runs) installs
+// nothing: it inherits the child's filter.
 const (
-	serveChildEnv = "AIRLOCK_GUARD_TEST_CHILD"
-	serveDirEnv   = "AIRLOCK_GUARD_TEST_DIR"
-	childUmask    = 0o027
+	serveChildEnv  = "AIRLOCK_GUARD_TEST_CHILD" // the job's name
+	serveDirEnv    = "AIRLOCK_GUARD_TEST_DIR"
+	serveFilterEnv = "AIRLOCK_GUARD_TEST_FILTER" // seccomp.Options as JSON
+	childUmask     = 0o027
 )
 
+// childJob returns what a re-executed test binary does as job name, or
+// nil. A job's result is printed as JSON on stdout.
+func childJob(name string) func() (any, error) {
+	switch name {
+	case "create":
+		return createJob
+	case "chain":
+		return chainJob
+	case "execs":
+		return execsJob
+	case "plain":
+		return plainJob
+	case "bench":
+		return benchJob
+	}
+	return helperJob(name)
+}
+
+// createJob runs serveOps.
+func createJob() (any, error) {
+	res := map[string]string{}
+	for _, op := range serveOps() {
+		res[op.name] = op.run()
+	}
+	return res, nil
+}
+
 func TestMain(m *testing.M) {
-	if os.Getenv(serveChildEnv) != "" {
-		if err := serveChild(os.Getenv(serveDirEnv)); err != nil {
-			fmt.Fprintf(os.Stderr, "guard test child: %v\n", err)
+	if job := os.Getenv(serveChildEnv); job != "" {
+		if err := runChildJob(job); err != nil {
+			fmt.Fprintf(os.Stderr, "guard test child %s: %v\n", job, err)
 			os.Exit(2)
 		}
 		os.Exit(0)
@@ -56,7 +89,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func requireRoot(t *testing.T) {
+func requireRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: Serve reads the child's memory through /proc/PID/mem, which Yama may forbid to other users")
@@ -404,32 +437,6 @@ func TestServe(t *testing.T) {
 	dir := prepareServeDir(t)
 	ops := serveOps()
 
-	// The child's end of the socket pair is its fd 3.
-	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parentSock := os.NewFile(uintptr(pair[0]), "guard-test-parent")
-	childSock := os.NewFile(uintptr(pair[1]), "guard-test-child")
-	defer parentSock.Close()
-
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), serveChildEnv+"=1", serveDirEnv+"="+dir)
-	cmd.ExtraFiles = []*os.File{childSock}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	childSock.Close()
-
-	listener, err := recvFD(int(parentSock.Fd()))
-	if err != nil {
-		_ = cmd.Wait()
-		t.Fatalf("receive the listener: %v\nchild stderr:\n%s", err, stderr.String())
-	}
 	var mu sync.Mutex // guards denials
 	var denials []Denial
 	cfg := serveConfig(dir)
@@ -438,41 +445,11 @@ func TestServe(t *testing.T) {
 		defer mu.Unlock()
 		denials = append(denials, d)
 	}
-	serveCtx, stopServe := context.WithCancel(context.Background())
-	defer stopServe()
-	served := make(chan error, 1)
-	go func() { served <- Serve(serveCtx, listener, cfg) }()
-
-	waitErr := cmd.Wait()
-	if ctx.Err() != nil {
-		t.Fatalf("child did not finish in time (a notification was never answered?)\nstderr:\n%s", stderr.String())
-	}
-	if waitErr != nil {
-		t.Fatalf("child: %v\nstderr:\n%s", waitErr, stderr.String())
-	}
-	// Serve returns by itself once no task uses the filter any more; a
-	// cancelled context stops it in any case.
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Errorf("Serve after the child exited: got %v, want nil", err)
-		}
-	case <-time.After(2 * time.Second):
-		t.Errorf("Serve did not return within 2s after the last filtered task exited")
-		stopServe()
-		select {
-		case err := <-served:
-			if !errors.Is(err, context.Canceled) {
-				t.Errorf("Serve after cancel: got %v, want %v", err, context.Canceled)
-			}
-		case <-time.After(2 * time.Second):
-			t.Errorf("Serve did not return within 2s after its context was cancelled")
-		}
-	}
+	stdout := runServedChild(t, "create", dir, seccomp.Options{NotifyCreate: true}, cfg)
 
 	var got map[string]string
-	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
-		t.Fatalf("decode child output %q: %v\nstderr:\n%s", stdout.String(), err, stderr.String())
+	if err := json.Unmarshal(stdout, &got); err != nil {
+		t.Fatalf("decode child output %q: %v", stdout, err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -522,15 +499,114 @@ func recvFD(sock int) (int, error) {
 	return -1, errors.New("no descriptor received (the child failed before sending it)")
 }
 
-// serveChild runs in the re-executed test binary.
-func serveChild(dir string) error {
+// runServedChild runs the test binary as a child doing job in dir with
+// the filter opts, serves its notifications with cfg until it exits, and
+// returns its stdout. It fails t if the child fails or Serve does not
+// return by itself once the child is gone.
+func runServedChild(t testing.TB, job, dir string, opts seccomp.Options, cfg Config, env ...string) []byte {
+	t.Helper()
+	filter, err := json.Marshal(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The child's end of the socket pair is its fd 3.
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parentSock := os.NewFile(uintptr(pair[0]), "guard-test-parent")
+	childSock := os.NewFile(uintptr(pair[1]), "guard-test-child")
+	defer parentSock.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), serveChildEnv+"="+job, serveDirEnv+"="+dir, serveFilterEnv+"="+string(filter))
+	cmd.Env = append(cmd.Env, env...)
+	cmd.ExtraFiles = []*os.File{childSock}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	childSock.Close()
+
+	listener, err := recvFD(int(parentSock.Fd()))
+	if err != nil {
+		_ = cmd.Wait()
+		t.Fatalf("receive the listener: %v\nchild stderr:\n%s", err, stderr.String())
+	}
+	serveCtx, stopServe := context.WithCancel(context.Background())
+	defer stopServe()
+	served := make(chan error, 1)
+	go func() { served <- Serve(serveCtx, listener, cfg) }()
+
+	waitErr := cmd.Wait()
+	if ctx.Err() != nil {
+		t.Fatalf("child did not finish in time (a notification was never answered?)\nstderr:\n%s", stderr.String())
+	}
+	if waitErr != nil {
+		t.Fatalf("child: %v\nstderr:\n%s", waitErr, stderr.String())
+	}
+	// Serve returns by itself once no task uses the filter any more; a
+	// cancelled context stops it in any case.
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("Serve after the child exited: got %v, want nil", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Errorf("Serve did not return within 2s after the last filtered task exited")
+		stopServe()
+		select {
+		case err := <-served:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("Serve after cancel: got %v, want %v", err, context.Canceled)
+			}
+		case <-time.After(2 * time.Second):
+			t.Errorf("Serve did not return within 2s after its context was cancelled")
+		}
+	}
+	return stdout.Bytes()
+}
+
+// runChildJob runs in the re-executed test binary.
+func runChildJob(job string) error {
 	runtime.LockOSThread()
-	if err := os.Chdir(dir); err != nil {
+	f := childJob(job)
+	if f == nil {
+		return fmt.Errorf("unknown job %q", job)
+	}
+	if err := os.Chdir(os.Getenv(serveDirEnv)); err != nil {
 		return err
 	}
+	if filter := os.Getenv(serveFilterEnv); filter != "" {
+		var opts seccomp.Options
+		if err := json.Unmarshal([]byte(filter), &opts); err != nil {
+			return fmt.Errorf("decode filter options: %w", err)
+		}
+		if err := installChildFilter(opts); err != nil {
+			return err
+		}
+	}
+	res, err := f()
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	_, err = os.Stdout.Write(b)
+	return err
+}
+
+// installChildFilter makes the calling thread a sandboxed task: the test
+// umask, no capabilities (so the guard, which drops its own, may read this
+// task's memory), no_new_privs and the filter, whose listener goes to the
+// parent on fd 3.
+func installChildFilter(opts seccomp.Options) error {
 	unix.Umask(childUmask)
-	// Like the sandboxed command: no capabilities, so the guard (which
-	// drops its own) may read this task's memory.
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	if err := unix.Capset(&hdr, &data[0]); err != nil {
@@ -539,7 +615,7 @@ func serveChild(dir string) error {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("no_new_privs: %w", err)
 	}
-	prog, err := seccomp.Program(seccomp.Options{NotifyCreate: true})
+	prog, err := seccomp.Program(opts)
 	if err != nil {
 		return err
 	}
@@ -552,17 +628,7 @@ func serveChild(dir string) error {
 	}
 	unix.Close(listener)
 	unix.Close(3)
-
-	res := map[string]string{}
-	for _, op := range serveOps() {
-		res[op.name] = op.run()
-	}
-	b, err := json.Marshal(res)
-	if err != nil {
-		return err
-	}
-	_, err = os.Stdout.Write(b)
-	return err
+	return nil
 }
 
 func errName(err error) string {
