@@ -220,6 +220,7 @@ func (a *App) run(args []string) int {
 		a.reportPolicyErr(err)
 		return ExitSetup
 	}
+	spec.NotifyExec = ef.audit != "" && ef.auditExec
 	if cr != nil {
 		spec.Files = cr.files
 		spec.Gateway = len(cr.routes) > 0
@@ -245,7 +246,13 @@ func (a *App) run(args []string) int {
 		},
 		Notify: func(ctx context.Context, listener, landlockFD int) {
 			cfg := guard.Config{Protected: spec.Protected, DenyCreate: spec.DenyCreate, GitDirs: spec.GitDirs,
-				LandlockFD: landlockFD, OnDeny: a.explainDenial}
+				LandlockFD: landlockFD, OnDeny: func(d guard.Denial) {
+					a.explainDenial(d)
+					er.writeEvent(map[string]any{"event": "fs_denied", "pid": d.Pid, "syscall": d.Syscall, "path": d.Path, "rule": d.Rule, "hint": d.Allow})
+				}}
+			if spec.NotifyExec {
+				cfg.OnExec = er.writeExec
+			}
 			if err := guard.Serve(ctx, listener, cfg); err != nil && ctx.Err() == nil {
 				a.errorf("%v", err)
 			}

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/airlock-sandbox/airlock/internal/egress"
+	"github.com/airlock-sandbox/airlock/internal/guard"
 	"github.com/airlock-sandbox/airlock/internal/policy"
 	"github.com/airlock-sandbox/airlock/internal/proxy"
 )
@@ -307,4 +308,18 @@ func appendMissing(list, add []string) []string {
 		}
 	}
 	return list
+}
+
+// writeExec records one program the sandbox runs. The record is read from
+// the process's memory while the kernel waits, so it is what the process
+// asked for at that moment: a trail, not a guarantee (see internal/guard).
+func (er *egressRuntime) writeExec(e guard.Exec) {
+	ev := map[string]any{"event": "exec", "pid": e.Pid, "ppid": e.Ppid, "syscall": e.Syscall, "path": e.Path, "argv": e.Argv, "cwd": e.Cwd}
+	if e.Truncated {
+		ev["truncated"] = true
+	}
+	if e.Err != "" {
+		ev["error"] = e.Err
+	}
+	er.writeEvent(ev)
 }

@@ -75,11 +75,13 @@ func (pf *policyFlags) build() (*policy.Policy, error) {
 
 // egressFlags are the flags of the egress proxy shared by `run` and `proxy`.
 type egressFlags struct {
-	resolve []string
-	audit   string
+	resolve   []string
+	audit     string
+	auditExec bool
 }
 
 func (ef *egressFlags) register(fs *flag.FlagSet) {
 	fs.Var(listFlag{&ef.resolve}, "resolve", "pin `HOST:ADDR` for the proxy's name lookups, like curl --resolve (repeatable)")
-	fs.StringVar(&ef.audit, "audit", "", "append every egress decision to `FILE` as JSON lines")
+	fs.StringVar(&ef.audit, "audit", "", "append every egress decision (and, in run, every program run) to `FILE` as JSON lines")
+	fs.BoolVar(&ef.auditExec, "audit-exec", true, "with --audit, also record every execve of the sandbox (pid, ppid, path, argv, cwd)")
 }

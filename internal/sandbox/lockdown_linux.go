@@ -53,12 +53,12 @@ func applySeccomp(s *Spec) (int, error) {
 	if s.Seccomp == Off {
 		return -1, nil
 	}
-	prog, err := seccomp.Program(seccomp.Options{AllowUnixSockets: s.AllowUnixSockets, NotifyCreate: s.NotifyCreate})
+	prog, err := seccomp.Program(seccomp.Options{AllowUnixSockets: s.AllowUnixSockets, NotifyCreate: s.NotifyCreate, NotifyExec: s.NotifyExec})
 	if err != nil {
 		return -1, fail("seccomp", hintDegraded+"seccomp", "seccomp filter: %v", err)
 	}
 	flags := uintptr(unix.SECCOMP_FILTER_FLAG_TSYNC)
-	if s.NotifyCreate {
+	if s.NotifyCreate || s.NotifyExec {
 		flags |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH
 	}
 	fd, err := seccomp.Install(prog, flags)

@@ -46,6 +46,9 @@ type Spec struct {
 	// NotifyCreate routes path-creating syscalls to the supervisor, which
 	// refuses protected names at any depth of the workspace.
 	NotifyCreate bool `json:"notify_create"`
+	// NotifyExec routes execve and execveat to the supervisor, which
+	// records each program run (the exec audit) and lets it continue.
+	NotifyExec bool `json:"notify_exec"`
 	// Protected are the mandatory write-protected names (".git/hooks",
 	// ".bashrc", ...) the create guard refuses at any depth.
 	Protected []string `json:"protected"`
