@@ -42,8 +42,12 @@ func TestExecAuditChain(t *testing.T) {
 	}
 	// The chain: /bin/sh -c SCRIPT, python3 -c ..., sh -c id, id.
 	want := []func(rec) bool{
-		func(e rec) bool { return e.path == "/bin/sh" && slices.Equal(e.argv, []string{"/bin/sh", "-c", script}) },
-		func(e rec) bool { return strings.HasSuffix(e.path, "/python3") && len(e.argv) == 3 && e.argv[1] == "-c" },
+		func(e rec) bool {
+			return e.path == "/bin/sh" && slices.Equal(e.argv, []string{"/bin/sh", "-c", script})
+		},
+		func(e rec) bool {
+			return strings.HasSuffix(e.path, "/python3") && len(e.argv) == 3 && e.argv[1] == "-c"
+		},
 		func(e rec) bool { return e.path == "/bin/sh" && slices.Equal(e.argv, []string{"sh", "-c", "id"}) },
 		func(e rec) bool { return strings.HasSuffix(e.path, "/id") && slices.Equal(e.argv, []string{"id"}) },
 	}

@@ -118,7 +118,8 @@ func (p *Proxy) serveTerminated(c net.Conn, bufs *connBufs, rec *Record, up net.
 	first := &untrackConn{Conn: utc, p: p, raw: up}
 	defer first.Close()
 	rec.TLS = TLSTerminated
-	if _, err := bw.WriteString("HTTP/1.1 200 Connection established\r\n\r\n"); err == nil {
+	_, err = bw.WriteString("HTTP/1.1 200 Connection established\r\n\r\n")
+	if err == nil {
 		err = bw.Flush()
 	}
 	if err != nil {
