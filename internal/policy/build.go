@@ -103,6 +103,9 @@ func merge(dst *Policy, org origins, src *Policy, sorg origins) {
 			org[key] = o
 		}
 	}
+	dst.Commands.Allow = append(dst.Commands.Allow, src.Commands.Allow...)
+	dst.Commands.Ask = append(dst.Commands.Ask, src.Commands.Ask...)
+	dst.Commands.Deny = append(dst.Commands.Deny, src.Commands.Deny...)
 	set(fWorkspace, func() { dst.Filesystem.Workspace = src.Filesystem.Workspace })
 	set(fLocalBinding, func() { dst.Network.AllowLocalBinding = src.Network.AllowLocalBinding })
 	set(fRoot, func() { dst.Process.Root = src.Process.Root })

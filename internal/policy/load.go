@@ -194,6 +194,14 @@ func (l *yamlLoader) load(data []byte) (*Policy, error) {
 				"allow_local_binding": func(f string, v *yaml.Node) error { return l.boolean(v, f, &n.AllowLocalBinding) },
 			})
 		},
+		"commands": func(f string, v *yaml.Node) error {
+			c := &p.Commands
+			return l.mapping(v, f, map[string]func(string, *yaml.Node) error{
+				"allow": func(f string, v *yaml.Node) error { return l.commandRules(v, f, &c.Allow) },
+				"ask":   func(f string, v *yaml.Node) error { return l.commandRules(v, f, &c.Ask) },
+				"deny":  func(f string, v *yaml.Node) error { return l.commandRules(v, f, &c.Deny) },
+			})
+		},
 		"credentials": func(f string, v *yaml.Node) error {
 			c := &p.Credentials
 			return l.mapping(v, f, map[string]func(string, *yaml.Node) error{
@@ -463,4 +471,38 @@ func kindName(n *yaml.Node) string {
 	default:
 		return "a value tagged " + t
 	}
+}
+
+// commandRules reads a list of command rules: each a pattern string, or a
+// mapping with pattern, justification, match and not_match.
+func (l *yamlLoader) commandRules(v *yaml.Node, f string, dst *[]CommandRule) error {
+	if v.Kind != yaml.SequenceNode {
+		return l.errAt(v, f, "expected a list of command rules, got %s", kindName(v))
+	}
+	for i, e := range v.Content {
+		ef := fmt.Sprintf("%s[%d]", f, i)
+		r := CommandRule{Source: l.src(e, ef).String()}
+		if e.Kind == yaml.ScalarNode {
+			s, err := l.scalarString(e, ef)
+			if err != nil {
+				return err
+			}
+			r.Pattern = s
+		} else {
+			err := l.mapping(e, ef, map[string]func(string, *yaml.Node) error{
+				"pattern":       func(f string, v *yaml.Node) error { return l.str(v, f, &r.Pattern) },
+				"justification": func(f string, v *yaml.Node) error { return l.str(v, f, &r.Justification) },
+				"match":         func(f string, v *yaml.Node) error { return l.strList(v, f, &r.Match) },
+				"not_match":     func(f string, v *yaml.Node) error { return l.strList(v, f, &r.NotMatch) },
+			})
+			if err != nil {
+				return err
+			}
+		}
+		if strings.TrimSpace(r.Pattern) == "" {
+			return l.errAt(e, ef, "a command rule needs a pattern, e.g. \"npm *\"")
+		}
+		*dst = append(*dst, r)
+	}
+	return nil
 }

@@ -301,3 +301,32 @@ func TestLoadFileWorkspaceTilde(t *testing.T) {
 		t.Fatalf("got %v, want %s", err, want)
 	}
 }
+
+func TestLoadCommands(t *testing.T) {
+	inTempDir(t)
+	writeFile(t, "p.yaml", `commands:
+  allow:
+    - "npm *"
+  deny:
+    - pattern: "sudo *"
+      justification: no root for agents
+      match: ["sudo ls"]
+      not_match: ["ls"]
+`)
+	p, err := LoadFile("p.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Commands.Allow) != 1 || p.Commands.Allow[0].Pattern != "npm *" || p.Commands.Allow[0].Source != "p.yaml:3:7" {
+		t.Errorf("allow = %+v, want npm * from p.yaml:3:7", p.Commands.Allow)
+	}
+	d := p.Commands.Deny
+	if len(d) != 1 || d[0].Pattern != "sudo *" || d[0].Justification != "no root for agents" || d[0].Match[0] != "sudo ls" || d[0].NotMatch[0] != "ls" || d[0].Source != "p.yaml:5:7" {
+		t.Errorf("deny = %+v", d)
+	}
+	writeFile(t, "bad.yaml", "commands:\n  ask:\n    - justification: x\n")
+	_, err = LoadFile("bad.yaml")
+	if err == nil || !strings.Contains(err.Error(), "bad.yaml:3:7") || !strings.Contains(err.Error(), "needs a pattern") {
+		t.Errorf("got %v, want an error at bad.yaml:3:7 about the missing pattern", err)
+	}
+}

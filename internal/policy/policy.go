@@ -17,6 +17,10 @@ type Policy struct {
 	Limits     Limits     `yaml:"limits" json:"limits"`
 	// Credentials the proxy injects at the boundary.
 	Credentials Credentials `yaml:"credentials" json:"credentials"`
+	// Commands are the command rules: allow, ask or deny, checked by
+	// `airlock check` and the agent hooks; a deny of a whole program is
+	// also enforced in the sandbox.
+	Commands Commands `yaml:"commands" json:"commands"`
 
 	// AllowDegraded lists layers the user explicitly accepts running without
 	// (see Layer* constants). Anything else that is missing is a hard error.
@@ -72,6 +76,26 @@ type Credentials struct {
 	Files []string `yaml:"files" json:"files"`
 	// TLSExclude lists hosts whose TLS is never terminated.
 	TLSExclude []string `yaml:"tls_exclude" json:"tls_exclude"`
+}
+
+// Commands holds the command rules by decision.
+type Commands struct {
+	Allow []CommandRule `yaml:"allow" json:"allow"`
+	Ask   []CommandRule `yaml:"ask" json:"ask"`
+	Deny  []CommandRule `yaml:"deny" json:"deny"`
+}
+
+// CommandRule is one command pattern ("npm *", "git push --force*") with
+// an optional justification shown when it decides, and examples it must
+// and must not match (checked when the rules are compiled).
+type CommandRule struct {
+	Pattern       string   `yaml:"pattern" json:"pattern"`
+	Justification string   `yaml:"justification,omitempty" json:"justification,omitempty"`
+	Match         []string `yaml:"match,omitempty" json:"match,omitempty"`
+	NotMatch      []string `yaml:"not_match,omitempty" json:"not_match,omitempty"`
+	// Source is where the rule was written ("policy.yaml:12:5"), for
+	// error messages.
+	Source string `yaml:"-" json:"-"`
 }
 
 // Process settings for the sandboxed command.

@@ -20,6 +20,7 @@ type (
 		Process       *showProcess    `yaml:"process,omitempty"`
 		Limits        *showLimits     `yaml:"limits,omitempty"`
 		Credentials   *showCreds      `yaml:"credentials,omitempty"`
+		Commands      *Commands       `yaml:"commands,omitempty"`
 		AllowDegraded []string        `yaml:"allow_degraded,omitempty"`
 	}
 	showCreds struct {
@@ -87,6 +88,9 @@ func Show(p *Policy) ([]byte, error) {
 	}
 	if lim != (showLimits{}) {
 		doc.Limits = &lim
+	}
+	if c := p.Commands; len(c.Allow)+len(c.Ask)+len(c.Deny) > 0 {
+		doc.Commands = &c
 	}
 	if c := showCreds(p.Credentials); !isZero(c) {
 		doc.Credentials = &c
