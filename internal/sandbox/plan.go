@@ -311,6 +311,17 @@ func Plan(p *policy.Policy, in PlanInput) (*Spec, error) {
 		}
 		sort.Strings(s.MaskDirs)
 	}
+	denyExec, err := deniedPrograms(p.Commands.Deny, s.Env, s.Writable)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range denyExec {
+		if !slices.Contains(s.MaskFiles, d) {
+			s.MaskFiles = append(s.MaskFiles, d)
+		}
+	}
+	s.DenyExec = denyExec
+	sort.Strings(s.MaskFiles)
 	s.Protected = protected
 	s.NotifyCreate = len(protected) > 0 || len(s.DenyCreate) > 0
 	s.Rlimits = rlimits(p.Limits)
@@ -533,4 +544,96 @@ func unwrapPathErr(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// deniedPrograms resolves the programs that command deny rules name as a
+// whole ("sudo", "sudo *", "/usr/bin/pkexec *") to the binaries the
+// sandbox could run them from: every match in the command's PATH, with
+// symlinks resolved, and every other name in those directories for the
+// same file (hard links). They are masked like deny_read files, so the
+// kernel refuses to run (or read, or copy) them by any path: another
+// PATH entry, a symlink, /proc/self/root, ld.so, an interpreter's exec.
+// A rule with arguments ("git push --force*") cannot be enforced this way
+// and stays with `airlock check` and the hooks. A binary inside a
+// writable tree is refused: the sandbox could replace it.
+func deniedPrograms(rules []policy.CommandRule, env, writable []string) ([]string, error) {
+	var progs []string
+	for _, r := range rules {
+		w := strings.Fields(r.Pattern)
+		if len(w) == 0 || len(w) > 2 || len(w) == 2 && w[1] != "*" || strings.ContainsAny(w[0], "*?[") {
+			continue
+		}
+		progs = append(progs, w[0])
+	}
+	if len(progs) == 0 {
+		return nil, nil
+	}
+	path := "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			path = v
+		}
+	}
+	dirs := filepath.SplitList(path)
+	type fileID struct{ dev, ino uint64 }
+	want := map[fileID]bool{}
+	var out []string
+	add := func(p string) {
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	for _, prog := range progs {
+		var cands []string
+		if strings.Contains(prog, "/") {
+			cands = []string{prog}
+		} else {
+			for _, d := range dirs {
+				if filepath.IsAbs(d) {
+					cands = append(cands, filepath.Join(d, prog))
+				}
+			}
+		}
+		for _, c := range cands {
+			real, err := filepath.EvalSymlinks(c)
+			if err != nil {
+				continue
+			}
+			fi, err := os.Stat(real)
+			if err != nil || !fi.Mode().IsRegular() {
+				continue
+			}
+			if underAny(real, writable) {
+				return nil, &PlanError{Msg: fmt.Sprintf("cannot deny %s: its binary %s lies in a writable path, where the sandbox could replace it", prog, real)}
+			}
+			add(real)
+			if id, ok := statID(fi); ok {
+				want[fileID(id)] = true
+			}
+		}
+	}
+	// Other names of the same files in the PATH directories.
+	for _, d := range dirs {
+		ents, err := os.ReadDir(d)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			if !e.Type().IsRegular() {
+				continue
+			}
+			p := filepath.Join(d, e.Name())
+			fi, err := os.Stat(p)
+			if err != nil {
+				continue
+			}
+			if id, ok := statID(fi); ok && want[fileID(id)] {
+				if real, err := filepath.EvalSymlinks(p); err == nil && !underAny(real, writable) {
+					add(real)
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }

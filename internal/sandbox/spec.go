@@ -30,6 +30,9 @@ type Spec struct {
 	// inaccessible empty directory or file.
 	MaskDirs  []string `json:"mask_dirs"`
 	MaskFiles []string `json:"mask_files"`
+	// DenyExec are the binaries of programs a command deny rule names as
+	// a whole; they are also in MaskFiles.
+	DenyExec []string `json:"deny_exec"`
 	// Reexpose lists allow_read paths inside masked directories that are
 	// bound back in.
 	Reexpose []string `json:"reexpose"`
