@@ -47,7 +47,21 @@ func buildRoot(s *Spec) error {
 		return mountErr("make host root read-only", err)
 	}
 	writable := make([]int, len(s.Writable))
+	var overlayFDs []int
 	for i, w := range s.Writable {
+		if s.Overlay != nil && w == s.Workspace {
+			// The overlay is mounted at attach time from these
+			// directories, opened now, before /tmp is covered.
+			for _, d := range []string{w, s.Overlay.Upper, s.Overlay.Work} {
+				fd, err := unix.Open(d, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return mountErr("overlay directory "+d, err)
+				}
+				overlayFDs = append(overlayFDs, fd)
+			}
+			writable[i] = -1
+			continue
+		}
 		if writable[i], err = cloneTree(w, true); err != nil {
 			return mountErr("clone writable "+w, err)
 		}
@@ -97,6 +111,12 @@ func buildRoot(s *Spec) error {
 	}
 	sort.SliceStable(order, func(a, b int) bool { return depth(s.Writable[order[a]]) < depth(s.Writable[order[b]]) })
 	for _, i := range order {
+		if writable[i] < 0 {
+			if err := mountOverlay(s.Writable[i], overlayFDs); err != nil {
+				return fail("overlay", "run `airlock doctor`; overlay workspaces need overlayfs in user namespaces (Linux 5.11+)", "mount the overlay workspace: %v", err)
+			}
+			continue
+		}
 		if err := attach(writable[i], s.Writable[i], true); err != nil {
 			return mountErr("bind writable "+s.Writable[i], err)
 		}
@@ -420,4 +440,26 @@ func writeFiles(s *Spec) error {
 		}
 	}
 	return nil
+}
+
+// mountOverlay mounts an overlay at path: the workspace (fds[0]) as the
+// lower layer, fds[1] and fds[2] as upper and work directories. Inside a
+// user namespace overlayfs keeps its whiteouts and opaque markers in
+// user.overlay.* xattrs (userxattr), which also keeps redirect_dir and
+// metacopy off (the kernel refuses them together), so the upper directory
+// holds whole files that can be reviewed as they are.
+func mountOverlay(path string, fds []int) error {
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
+	t, err := resolveTarget(path, true, true)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(t)
+	opts := fmt.Sprintf("lowerdir=/proc/self/fd/%d,upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d,userxattr",
+		fds[0], fds[1], fds[2])
+	return unix.Mount("overlay", fmt.Sprintf("/proc/self/fd/%d", t), "overlay", unix.MS_NOSUID|unix.MS_NODEV, opts)
 }

@@ -21,6 +21,10 @@ type Spec struct {
 	TTY bool `json:"tty"`
 
 	Workspace string `json:"workspace"`
+	// Overlay, when set, mounts the workspace as an overlay: the real
+	// workspace is the read-only lower layer and every write lands in
+	// Upper, for review (airlock diff/apply/discard).
+	Overlay *Overlay `json:"overlay,omitempty"`
 	// Writable lists read-write bind mounts (the workspace first).
 	Writable []string `json:"writable"`
 	// ReadOnly lists paths re-bound read-only inside writable ones (deny_write
@@ -82,6 +86,12 @@ type Spec struct {
 	// They travel in a memfd next to the spec message, which a socket
 	// packet could not hold (a trust bundle alone is some 200 KiB).
 	Files []File `json:"-"`
+}
+
+// Overlay names the directories of an overlay workspace.
+type Overlay struct {
+	Upper string `json:"upper"`
+	Work  string `json:"work"`
 }
 
 // File is one file init writes into FilesDir.
