@@ -26,6 +26,7 @@ type config struct {
 	tlsOn                            bool
 	tlsRequests                      int
 	tlsBytes                         int64
+	reviewOn, commandsOn             bool
 	runTimeout, fileTimeout, maxTime time.Duration
 	egress                           egressParams
 }
@@ -62,6 +63,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.tlsOn, "tls", false, "also run the TLS termination phase (latency and throughput of injected requests)")
 	fs.IntVar(&c.tlsRequests, "tls-requests", 5000, "timed requests per contender in the TLS phase")
 	fs.Int64Var(&c.tlsBytes, "tls-bytes", 256<<20, "size of each download in the TLS phase")
+	fs.BoolVar(&c.reviewOn, "review", false, "also run the overlay review phase (apply 10,000 files, diff a 100,000-file workspace, overlay overhead)")
+	fs.BoolVar(&c.commandsOn, "commands", false, "also run the command policy phase (analyzer latency over the corpus, exec audit overhead)")
 	fs.Int64Var(&c.egress.bytes, "egress-bytes", 1<<30, "size of each egress download")
 	fs.IntVar(&c.egress.requests, "egress-requests", 10000, "timed egress requests per contender")
 	fs.IntVar(&c.egress.tunnels, "egress-tunnels", 10000, "idle CONNECT tunnels per proxy in the memory test")
@@ -240,6 +243,22 @@ func run(args []string, stdout, log io.Writer) error {
 			rep.Sections = append(rep.Sections, sec)
 		}
 		rep.Notes = append(rep.Notes, notes...)
+	}
+	if cfg.reviewOn {
+		fmt.Fprintln(log, "bench: review phase: apply of 10,000 files, diff of a 100,000-file workspace, overlay overhead")
+		if sec, err := reviewPhase(cfg.airlock, scratch, 10000, 100000); err != nil {
+			rep.Notes = append(rep.Notes, "review phase failed: "+err.Error())
+		} else {
+			rep.Sections = append(rep.Sections, sec)
+		}
+	}
+	if cfg.commandsOn {
+		fmt.Fprintln(log, "bench: commands phase: analyzer latency, exec audit overhead")
+		if sec, err := commandsPhase(cfg.airlock, "internal/cmdpolicy/testdata/corpus.yaml", 10000); err != nil {
+			rep.Notes = append(rep.Notes, "commands phase failed: "+err.Error())
+		} else {
+			rep.Sections = append(rep.Sections, sec)
+		}
 	}
 	rep.Checks = append(checks(rows, rssRows, fileRows), egressChecks(rep.Egress)...)
 

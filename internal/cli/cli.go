@@ -17,6 +17,7 @@ import (
 	"github.com/airlock-sandbox/airlock/internal/policy"
 	"github.com/airlock-sandbox/airlock/internal/sandbox"
 	"github.com/airlock-sandbox/airlock/internal/secrets"
+	"github.com/airlock-sandbox/airlock/internal/session"
 )
 
 // Exit codes of airlock itself. `run` otherwise exits with the command's status.
@@ -39,6 +40,13 @@ Usage:
   airlock policy show [flags]            print the effective policy after defaults and flags
   airlock proxy --listen ADDR [flags]    run the egress proxy standalone (containers, VMs)
   airlock connect HOST PORT              relay stdin/stdout through $HTTPS_PROXY (ssh ProxyCommand)
+  airlock sessions                       list the --overlay sessions
+  airlock diff [SESSION] [PATH...]       show what a session changed (--stat, --name-only)
+  airlock apply [SESSION] [PATH...]      apply a session's changes to the workspace (--interactive, --force)
+  airlock discard [SESSION]              throw a session away
+  airlock check [--json] -- 'COMMAND'    decide a shell command against the command rules (0 allow, 1 deny, 2 ask)
+  airlock hook claude-code|codex         an agent CLI's pre-tool hook (JSON on stdin)
+  airlock init claude-code [DIR]|codex   write the hook configuration for an agent CLI
   airlock version                        print the version
 
 Exit status of run: the command's own status (128+N when killed by signal N),
@@ -70,6 +78,22 @@ func (a *App) Main(args []string) int {
 		return a.proxyCmd(args[1:])
 	case "connect":
 		return a.connect(args[1:])
+	case "check":
+		return a.check(args[1:])
+	case "scan":
+		return a.scanCmd(args[1:])
+	case "sessions":
+		return a.sessionsCmd(args[1:])
+	case "diff":
+		return a.diffCmd(args[1:])
+	case "apply":
+		return a.applyCmd(args[1:])
+	case "discard":
+		return a.discardCmd(args[1:])
+	case "hook":
+		return a.hookCmd(args[1:])
+	case "init":
+		return a.initCmd(args[1:])
 	case "version", "--version":
 		fmt.Fprintf(a.Stdout, "airlock %s\n", Version)
 		return ExitOK
@@ -147,6 +171,9 @@ func (a *App) run(args []string) int {
 	ef.register(fs)
 	var cf credFlags
 	cf.register(fs)
+	scanWS := fs.Bool("scan", true, "warn when the workspace holds files that look like credentials and stay readable")
+	overlay := fs.Bool("overlay", false, "keep the command's writes to the workspace in a session for review (airlock diff/apply/discard)")
+	sessionName := fs.String("session", "", "name of the --overlay session; an existing one is resumed")
 	tty := fs.String("tty", "auto", "give the command a pty: auto, always or never")
 	ask := fs.Bool("ask", false, "ask on the terminal before allowing egress to a destination the policy does not list")
 	fs.Usage = func() {
@@ -225,6 +252,19 @@ func (a *App) run(args []string) int {
 		spec.Files = cr.files
 		spec.Gateway = len(cr.routes) > 0
 	}
+	if *sessionName != "" && !*overlay {
+		a.errorf("--session needs --overlay")
+		return ExitSetup
+	}
+	var sess *session.Session
+	if *overlay {
+		sess, err = a.startOverlay(*sessionName, spec.Workspace, argv)
+		if err != nil {
+			a.errorf("overlay session: %v", err)
+			return ExitSetup
+		}
+		spec.Overlay = &sandbox.Overlay{Upper: sess.UpperDir(), Work: sess.WorkDir()}
+	}
 	if err := a.applyUnsafeDisable(spec); err != nil {
 		a.errorf("%v", err)
 		return ExitSetup
@@ -270,7 +310,17 @@ func (a *App) run(args []string) int {
 		go asker.feed(a.Stdin, pw)
 		opts.Input = pr
 	}
+	if *scanWS {
+		go a.warnReadableSecrets(ctx, p, spec)
+	}
 	res, err := sandbox.Run(ctx, spec, opts)
+	if sess != nil {
+		code := res.Code
+		if err != nil {
+			code = ExitSetup
+		}
+		a.endOverlay(sess, code, p.Protected())
+	}
 	if err != nil {
 		return a.reportSetupErr(err)
 	}
