@@ -67,6 +67,13 @@ func (a *App) Main(args []string) int {
 		fmt.Fprint(a.Stderr, usage)
 		return ExitUsage
 	}
+	// An apply that an earlier airlock left half-done (killed, power
+	// lost) is finished or rolled back before anything else happens.
+	switch args[0] {
+	case "version", "--version", "help", "-h", "--help", "hook", "check":
+	default:
+		a.recoverSessions()
+	}
 	switch args[0] {
 	case "run":
 		return a.run(args[1:])

@@ -31,6 +31,21 @@ func (a *App) sessionStore() (*session.Store, error) {
 	return st, nil
 }
 
+// recoverSessions runs the store's recovery when a store exists; it never
+// creates one.
+func (a *App) recoverSessions() {
+	dir := session.DefaultDir(a.Env, a.home())
+	if dir == "" {
+		return
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sessions")); err != nil {
+		return
+	}
+	if _, err := a.sessionStore(); err != nil {
+		a.errorf("%v", err)
+	}
+}
+
 // startOverlay creates or resumes the session of an --overlay run.
 func (a *App) startOverlay(name, workspace string, argv []string) (*session.Session, error) {
 	st, err := a.sessionStore()
@@ -52,6 +67,9 @@ func (a *App) startOverlay(name, workspace string, argv []string) (*session.Sess
 		}
 	}
 	if err := s.Begin(); err != nil {
+		if errors.Is(err, session.ErrBusy) {
+			return nil, fmt.Errorf("%w: another airlock is running or applying this session", err)
+		}
 		return nil, err
 	}
 	return s, nil
