@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -206,11 +207,36 @@ func (er *egressRuntime) writeAudit(r proxy.Record) {
 // writeLineLocked appends one JSON line to the audit file, with every
 // known secret value redacted.
 func (er *egressRuntime) writeLineLocked(b []byte) {
-	line := string(b)
 	if er.creds != nil {
-		line = er.creds.redact.String(line)
+		// Redact each string value, not the line: a redaction that
+		// spans JSON syntax would leave the line unparseable.
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err == nil {
+			if rb, err := json.Marshal(redactValue(v, er.creds.redact.String)); err == nil {
+				b = rb
+			}
+		}
 	}
-	_, _ = er.audit.Write([]byte(line + "\n"))
+	_, _ = er.audit.Write(append(b, '\n'))
+}
+
+// redactValue applies redact to every string in a decoded JSON value.
+func redactValue(v any, redact func(string) string) any {
+	switch x := v.(type) {
+	case string:
+		return redact(x)
+	case []any:
+		for i := range x {
+			x[i] = redactValue(x[i], redact)
+		}
+	case map[string]any:
+		for k, e := range x {
+			x[k] = redactValue(e, redact)
+		}
+	}
+	return v
 }
 
 // writeEvent appends an audit record of another kind than an egress

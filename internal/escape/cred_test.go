@@ -165,6 +165,9 @@ func readAudit(t *testing.T, path string) []map[string]any {
 	}
 	var out []map[string]any
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if line == "" {
+			continue
+		}
 		var m map[string]any
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatalf("audit line %q: %v", line, err)

@@ -16,7 +16,6 @@ package escape
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -757,23 +756,15 @@ printf 'plain '; curl -sS -k -o /dev/null -w '%%{http_code}' https://allowed.tes
 	})
 }
 
-// egReadAudit reads an --audit file: one JSON object per line.
+// egReadAudit reads the egress decisions of an --audit file (the file
+// also records the programs the sandbox ran).
 func egReadAudit(t *testing.T, path string) []map[string]any {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("audit file: %v", err)
-	}
 	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
-		if l == "" {
-			continue
+	for _, m := range readAudit(t, path) {
+		if m["event"] == "egress" {
+			out = append(out, m)
 		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("audit line %q: %v", l, err)
-		}
-		out = append(out, m)
 	}
 	return out
 }
