@@ -39,8 +39,11 @@ const (
 //
 // airlockCmd should be an absolute path: Claude Code runs the command
 // through a shell, and a command that is not found fails open.
-func InitClaudeCode(projectDir, airlockCmd string, sandboxSettings map[string]any) (written []string, err error) {
-	hookCmd, err := hookCommand(airlockCmd, claudeHookArgs)
+//
+// extra are more arguments for the hook command (say "--policy", FILE),
+// each quoted for the shell.
+func InitClaudeCode(projectDir, airlockCmd string, sandboxSettings map[string]any, extra ...string) (written []string, err error) {
+	hookCmd, err := hookCommand(airlockCmd, claudeHookArgs, extra)
 	if err != nil {
 		return nil, fmt.Errorf("init claude code: %w", err)
 	}
@@ -121,8 +124,8 @@ func InitCodex(codexHome string, rules []CodexRule) (written []string, skipped [
 // guarantees as InitClaudeCode. Codex runs a new or changed hook only after
 // the user trusts it in Codex, and releases before hooks were on by default
 // also need `[features] codex_hooks = true` in config.toml.
-func InitCodexHook(codexHome, airlockCmd string) (written []string, err error) {
-	hookCmd, err := hookCommand(airlockCmd, codexHookArgs)
+func InitCodexHook(codexHome, airlockCmd string, extra ...string) (written []string, err error) {
+	hookCmd, err := hookCommand(airlockCmd, codexHookArgs, extra)
 	if err != nil {
 		return nil, fmt.Errorf("init codex hook: %w", err)
 	}
@@ -295,15 +298,21 @@ func mergeKey(doc *object, key string, settings map[string]any) error {
 var safeWord = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
 
 // hookCommand returns the shell command line that runs airlockCmd with
-// args, quoting airlockCmd if it needs it.
-func hookCommand(airlockCmd, args string) (string, error) {
+// args and then extra, quoting airlockCmd and each extra word if needed.
+func hookCommand(airlockCmd, args string, extra []string) (string, error) {
 	if airlockCmd == "" {
 		return "", errors.New("no airlock command given")
 	}
-	if strings.ContainsAny(airlockCmd, "\x00\n\r") {
-		return "", fmt.Errorf("airlock command %q contains a NUL or newline", airlockCmd)
+	cmd := shellQuote(airlockCmd) + " " + args
+	for _, w := range append([]string{airlockCmd}, extra...) {
+		if strings.ContainsAny(w, "\x00\n\r") {
+			return "", fmt.Errorf("hook command word %q contains a NUL or newline", w)
+		}
 	}
-	return shellQuote(airlockCmd) + " " + args, nil
+	for _, w := range extra {
+		cmd += " " + shellQuote(w)
+	}
+	return cmd, nil
 }
 
 func shellQuote(s string) string {
