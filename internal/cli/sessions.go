@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -182,28 +183,36 @@ func (a *App) sessionsCmd(args []string) int {
 	return ExitOK
 }
 
+// sessionArgs parses a session command's flags and "[SESSION] [PATH...]"
+// and opens the session. ok is false when the command must exit with code.
+func (a *App) sessionArgs(fs *flag.FlagSet, usage string, args []string) (st *session.Store, s *session.Session, paths []string, code int, ok bool) {
+	fs.Usage = func() {
+		fmt.Fprint(a.Stderr, "Usage: "+usage+"\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if done, code := a.parseFlags(fs, args, ExitUsage); done {
+		return nil, nil, nil, code, false
+	}
+	st, err := a.sessionStore()
+	if err == nil {
+		s, paths, err = a.pickSession(st, fs.Args())
+	}
+	if err != nil {
+		a.errorf("%v", err)
+		return nil, nil, nil, 1, false
+	}
+	return st, s, paths, 0, true
+}
+
 func (a *App) diffCmd(args []string) int {
 	fs := a.flagSet("diff")
 	stat := fs.Bool("stat", false, "show a diffstat")
 	nameOnly := fs.Bool("name-only", false, "show only the changed paths")
 	color := fs.String("color", "auto", "colour the diff: auto, always or never")
 	raw := fs.Bool("raw", false, "write file contents unescaped (for patch tools)")
-	fs.Usage = func() {
-		fmt.Fprint(a.Stderr, "Usage: airlock diff [flags] [SESSION] [PATH...]\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if done, code := a.parseFlags(fs, args, ExitUsage); done {
+	_, s, paths, code, ok := a.sessionArgs(fs, "airlock diff [flags] [SESSION] [PATH...]", args)
+	if !ok {
 		return code
-	}
-	st, err := a.sessionStore()
-	if err != nil {
-		a.errorf("%v", err)
-		return 1
-	}
-	s, paths, err := a.pickSession(st, fs.Args())
-	if err != nil {
-		a.errorf("%v", err)
-		return 1
 	}
 	changes, err := s.Changes(policy.ProtectedNames())
 	if err != nil {
@@ -228,22 +237,9 @@ func (a *App) applyCmd(args []string) int {
 	force := fs.Bool("force", false, "apply conflicting changes too, overwriting edits made to the workspace since the session began")
 	inclProt := fs.Bool("include-protected", false, "apply changes to protected paths (git hooks and config, shell startup files, agent settings)")
 	interactive := fs.Bool("interactive", false, "ask about each change")
-	fs.Usage = func() {
-		fmt.Fprint(a.Stderr, "Usage: airlock apply [flags] [SESSION] [PATH...]\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if done, code := a.parseFlags(fs, args, ExitUsage); done {
+	_, s, paths, code, ok := a.sessionArgs(fs, "airlock apply [flags] [SESSION] [PATH...]", args)
+	if !ok {
 		return code
-	}
-	st, err := a.sessionStore()
-	if err != nil {
-		a.errorf("%v", err)
-		return 1
-	}
-	s, paths, err := a.pickSession(st, fs.Args())
-	if err != nil {
-		a.errorf("%v", err)
-		return 1
 	}
 	opts := session.ApplyOptions{Paths: paths, Protected: policy.ProtectedNames(), Force: *force, IncludeProtected: *inclProt}
 	if *interactive {
@@ -299,18 +295,9 @@ func (a *App) applyCmd(args []string) int {
 
 func (a *App) discardCmd(args []string) int {
 	fs := a.flagSet("discard")
-	if done, code := a.parseFlags(fs, args, ExitUsage); done {
+	st, s, rest, code, ok := a.sessionArgs(fs, "airlock discard [SESSION]", args)
+	if !ok {
 		return code
-	}
-	st, err := a.sessionStore()
-	if err != nil {
-		a.errorf("%v", err)
-		return 1
-	}
-	s, rest, err := a.pickSession(st, fs.Args())
-	if err != nil {
-		a.errorf("%v", err)
-		return 1
 	}
 	if len(rest) > 0 {
 		a.errorf("discard takes a session, not paths")
