@@ -62,6 +62,11 @@ func (a *App) proxyCmd(args []string) int {
 		a.errorf("--listen: %v", err)
 		return 1
 	}
+	// Signals are caught before the listen line is printed: whoever waits
+	// for that line may send SIGHUP at once.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, unix.SIGHUP, unix.SIGINT, unix.SIGTERM)
+	defer signal.Stop(sigs)
 	errs := make(chan error, 2)
 	go func() { errs <- er.proxy.ServeHTTP(httpL) }()
 	fmt.Fprintf(a.Stderr, "airlock: proxy: HTTP on %s\n", httpL.Addr())
@@ -74,9 +79,6 @@ func (a *App) proxyCmd(args []string) int {
 		go func() { errs <- er.proxy.ServeSOCKS(socksL) }()
 		fmt.Fprintf(a.Stderr, "airlock: proxy: SOCKS5 on %s\n", socksL.Addr())
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, unix.SIGHUP, unix.SIGINT, unix.SIGTERM)
-	defer signal.Stop(sigs)
 	for {
 		select {
 		case s := <-sigs:
