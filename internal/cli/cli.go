@@ -201,6 +201,13 @@ func (a *App) run(args []string) int {
 		a.reportPolicyErr(err)
 		return ExitSetup
 	}
+	// Command rules are compiled, and their examples checked, by every
+	// command that loads the policy: a rule that fails its own examples
+	// is a load error here too.
+	if _, err := commandEngine(p, "/", a.home()); err != nil {
+		a.errorf("%v", err)
+		return ExitSetup
+	}
 	for _, l := range p.AllowDegraded {
 		a.warnf("layer %q may be missing: it is not required on this run (--allow-degraded %s)", l, l)
 	}

@@ -105,10 +105,20 @@ func (a *App) scanCmd(args []string) int {
 	return ExitOK
 }
 
-// warnReadableSecrets scans the workspace in the background while the
-// sandbox starts and warns once about files that would expose credentials
+// scanDelay is how long a run goes before its workspace is scanned.
+const scanDelay = time.Second
+
+// warnReadableSecrets scans the workspace in the background once the
+// sandbox has run for scanDelay and warns once about files that would expose credentials
 // the policy leaves readable. It gives up quietly when ctx ends first.
 func (a *App) warnReadableSecrets(ctx context.Context, p *policy.Policy, spec *sandbox.Spec) {
+	// A second in, so that short commands (and the start of long ones)
+	// do not share the CPU with the scan.
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(scanDelay):
+	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	rep, err := scan.Scan(ctx, spec.Workspace, scan.Options{Masked: maskedBy(spec), DenyRead: baseNameGlobs(p), MaxFiles: 50000, MaxFileSize: 256 << 10})

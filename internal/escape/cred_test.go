@@ -520,13 +520,17 @@ try:
 except Exception as e:
     print("sni-fronting refused", type(e).__name__)
 PY
+echo "read-only-get $(curl -sS -o /dev/null -w '%{http_code}' https://other.test:` + p + `/sink)"
+echo "read-only-post $(curl -sS -D - -o /dev/null -d x=1 https://other.test:` + p + `/sink | tr -d '\r' | grep -E '^(HTTP|X-Airlock-Denied)' | tr '\n' ' ')"
 echo "excluded $(curl -sS --cacert upstream-ca.pem -o /dev/null -w '%{http_code}' https://pinned.test:` + p + `/sink)"
 echo "terminated-control $(curl -sS --cacert upstream-ca.pem -o /dev/null -w '%{http_code}' https://other.test:` + p + `/sink 2>&1)"
 `
-	r := f.sandbox(t, u.flags(audit, "--tls-exclude", "pinned.test"), script, credEnv()...)
+	r := f.sandbox(t, u.flags(audit, "--tls-exclude", "pinned.test", "--read-only-host", "other.test"), script, credEnv()...)
 	mustContain(t, "Host control", r.Stdout, "host-control 200")
 	mustContain(t, "Host fronting", r.Stdout, "X-Airlock-Denied: proxy.host-mismatch")
 	mustContain(t, "SNI fronting", r.Stdout, "sni-fronting refused")
+	mustContain(t, "read-only host GET", r.Stdout, "read-only-get 200")
+	mustContain(t, "read-only host POST", r.Stdout, "X-Airlock-Denied: limit.method")
 	// The excluded host presents the upstream's own certificate (only the
 	// upstream CA verifies it); a terminated one presents the run's.
 	mustContain(t, "excluded host", r.Stdout, "excluded 200")

@@ -3,7 +3,6 @@ package scan
 import (
 	"fmt"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -136,9 +135,9 @@ func keyLabel(k string) string {
 // Private keys.
 
 var (
-	pemKeyRE   = regexp.MustCompile(`-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----`)
-	armorRE    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]*: `)
-	puttyRE    = regexp.MustCompile(`(?m)^PuTTY-User-Key-File-[0-9]+: `)
+	pemKeyRE   = mustLazy(`-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----`)
+	armorRE    = mustLazy(`^[A-Za-z][A-Za-z0-9-]*: `)
+	puttyRE    = mustLazy(`(?m)^PuTTY-User-Key-File-[0-9]+: `)
 	keyEscapes = strings.NewReplacer(`\r\n`, "\n", `\n`, "\n", `\r`, "")
 )
 
@@ -320,7 +319,7 @@ func isDotenvName(base string) bool {
 	return base == ".env" || strings.HasPrefix(base, ".env.") || strings.HasSuffix(base, ".env")
 }
 
-var dotenvRE = regexp.MustCompile(`^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$`)
+var dotenvRE = mustLazy(`^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$`)
 
 // dotenv reports the KEY=VALUE lines whose value looks like a credential:
 // a credential-like name with a real value, credentials in a URL, or a
@@ -427,7 +426,7 @@ func isPlaceholder(v string) bool {
 	return strings.Trim(v, v[:1]) == ""
 }
 
-var envRefRE = regexp.MustCompile(`^\$[A-Za-z_][A-Za-z0-9_]*$`)
+var envRefRE = mustLazy(`^\$[A-Za-z_][A-Za-z0-9_]*$`)
 
 // splitIdent splits an identifier into lower-case parts at '_', '-', '.',
 // and camel-case boundaries ("apiKey", "APIKey" -> "api", "key").
@@ -513,7 +512,7 @@ func secretName(name string) bool {
 
 // URLs with credentials.
 
-var urlCredRE = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://([^/\s:@"'<>]+)(?::([^/\s@"'<>]*))?@`)
+var urlCredRE = mustLazy(`[A-Za-z][A-Za-z0-9+.-]*://([^/\s:@"'<>]+)(?::([^/\s@"'<>]*))?@`)
 
 // urlHasCredentials reports a URL with a real password, or with a long
 // random user name (a token used as the user, as in https://TOKEN@host).

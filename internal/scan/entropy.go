@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"math"
-	"regexp"
 	"strings"
 )
 
@@ -26,8 +25,8 @@ const (
 )
 
 var (
-	assignRE = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_.-]*)\s*(?::=|=|:)\s*([A-Za-z0-9+/=_~.-]{20,})(?:$|[\s,;#)}\]])`)
-	uuidRE   = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
+	assignRE = mustLazy(`([A-Za-z_][A-Za-z0-9_.-]*)\s*(?::=|=|:)\s*([A-Za-z0-9+/=_~.-]{20,})(?:$|[\s,;#)}\]])`)
+	uuidRE   = mustLazy(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
 )
 
 // highEntropy reports values that look random and are assigned to, or

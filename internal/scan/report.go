@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
@@ -139,7 +138,7 @@ func safe(s string) string {
 	return s
 }
 
-var shellSafeRE = regexp.MustCompile(`^[A-Za-z0-9_./@%+=:,-]+$`)
+var shellSafeRE = mustLazy(`^[A-Za-z0-9_./@%+=:,-]+$`)
 
 func shellQuote(s string) string {
 	if shellSafeRE.MatchString(s) {

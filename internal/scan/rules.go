@@ -1,7 +1,6 @@
 package scan
 
 import (
-	"regexp"
 	"strings"
 )
 
@@ -11,7 +10,7 @@ type configRule struct {
 	match func(rel, base string) bool // whether the rule applies to the file
 	// line finds the credential on a line; its last group is the value,
 	// and a first group, when there are two, is the key.
-	line *regexp.Regexp
+	line *lazyRE
 	// secretKey, when set, only reports keys that name a credential.
 	secretKey bool
 	// custom replaces line: it returns the key and value on a line.
@@ -102,17 +101,17 @@ var configRules = []configRule{
 	{
 		what:  "npm registry credential",
 		match: baseIs(".npmrc"),
-		line:  regexp.MustCompile(`(?i)(?:^|[:\s])(_authToken|_auth|_password)\s*=\s*(.*)$`),
+		line:  mustLazy(`(?i)(?:^|[:\s])(_authToken|_auth|_password)\s*=\s*(.*)$`),
 	},
 	{
 		what:  "yarn registry credential",
 		match: baseIs(".yarnrc.yml"),
-		line:  regexp.MustCompile(`^\s*(npmAuthToken|npmAuthIdent)\s*:\s*(.*)$`),
+		line:  mustLazy(`^\s*(npmAuthToken|npmAuthIdent)\s*:\s*(.*)$`),
 	},
 	{
 		what:  "PyPI password",
 		match: baseIs(".pypirc"),
-		line:  regexp.MustCompile(`(?i)^\s*(password)\s*[:=]\s*(.*)$`),
+		line:  mustLazy(`(?i)^\s*(password)\s*[:=]\s*(.*)$`),
 	},
 	{
 		what:   "netrc password",
@@ -132,37 +131,37 @@ var configRules = []configRule{
 	{
 		what:  "Docker registry credential",
 		match: either(pathIs(".docker/config.json"), baseIs(".dockercfg")),
-		line:  regexp.MustCompile(`"(auth|identitytoken|registrytoken|password)"\s*:\s*"([^"]*)"`),
+		line:  mustLazy(`"(auth|identitytoken|registrytoken|password)"\s*:\s*"([^"]*)"`),
 	},
 	{
 		what:  "AWS secret",
 		match: either(pathIs(".aws/credentials"), baseIs(".s3cfg", ".boto")),
-		line:  regexp.MustCompile(`(?i)^\s*(aws_secret_access_key|aws_session_token|aws_security_token|secret_key|access_token)\s*=\s*(.*)$`),
+		line:  mustLazy(`(?i)^\s*(aws_secret_access_key|aws_session_token|aws_security_token|secret_key|access_token)\s*=\s*(.*)$`),
 	},
 	{
 		what: "Terraform variable",
 		match: func(_, base string) bool {
 			return strings.HasSuffix(base, ".tfvars") || strings.HasSuffix(base, ".tfvars.json")
 		},
-		line:      regexp.MustCompile(`^\s*"?([A-Za-z_][A-Za-z0-9_-]*)"?\s*[=:]\s*"([^"]*)"`),
+		line:      mustLazy(`^\s*"?([A-Za-z_][A-Za-z0-9_-]*)"?\s*[=:]\s*"([^"]*)"`),
 		secretKey: true,
 	},
 	{
 		what:  "Terraform registry token",
 		match: baseIs(".terraformrc", "terraform.rc", "credentials.tfrc.json"),
-		line:  regexp.MustCompile(`"?(token)"?\s*[=:]\s*"([^"]*)"`),
+		line:  mustLazy(`"?(token)"?\s*[=:]\s*"([^"]*)"`),
 	},
 	{
 		what: "Kubernetes credential",
 		match: either(pathIs(".kube/config"), func(_, base string) bool {
 			return strings.HasPrefix(base, "kubeconfig") || strings.HasSuffix(base, ".kubeconfig")
 		}),
-		line: regexp.MustCompile(`^[\s-]*(client-key-data|token|password|client-secret|id-token|refresh-token|access-token)\s*:\s*(.*)$`),
+		line: mustLazy(`^[\s-]*(client-key-data|token|password|client-secret|id-token|refresh-token|access-token)\s*:\s*(.*)$`),
 	},
 	{
 		what:  "Maven server password",
 		match: baseIs("settings.xml", "settings-security.xml"),
-		line:  regexp.MustCompile(`<(password|passphrase|master)>([^<]*)</`),
+		line:  mustLazy(`<(password|passphrase|master)>([^<]*)</`),
 	},
 	{
 		what:   "PostgreSQL password",
@@ -172,46 +171,46 @@ var configRules = []configRule{
 	{
 		what:  "RubyGems API key",
 		match: pathIs(".gem/credentials"),
-		line:  regexp.MustCompile(`^\s*:?([A-Za-z_]+)\s*:\s*(.*)$`),
+		line:  mustLazy(`^\s*:?([A-Za-z_]+)\s*:\s*(.*)$`),
 	},
 	{
 		what:  "Cargo registry token",
 		match: pathIs(".cargo/credentials", ".cargo/credentials.toml"),
-		line:  regexp.MustCompile(`^\s*(token)\s*=\s*(.*)$`),
+		line:  mustLazy(`^\s*(token)\s*=\s*(.*)$`),
 	},
 	{
 		what:  "Composer credential",
 		match: baseIs("auth.json"),
-		line:  regexp.MustCompile(`"(password|token|bearer)"\s*:\s*"([^"]*)"`),
+		line:  mustLazy(`"(password|token|bearer)"\s*:\s*"([^"]*)"`),
 	},
 	{
 		what:  "Composer host token",
 		match: baseIs("auth.json"),
-		line:  regexp.MustCompile(`"([a-z0-9-]+(?:\.[a-z0-9-]+)+)"\s*:\s*"([^"]*)"`),
+		line:  mustLazy(`"([a-z0-9-]+(?:\.[a-z0-9-]+)+)"\s*:\s*"([^"]*)"`),
 	},
 	{
 		what:  "MySQL password",
 		match: baseIs(".my.cnf", "my.cnf"),
-		line:  regexp.MustCompile(`(?i)^\s*(password)\s*=\s*(.*)$`),
+		line:  mustLazy(`(?i)^\s*(password)\s*=\s*(.*)$`),
 	},
 	{
 		what:  "Vault token",
 		match: baseIs(".vault-token"),
-		line:  regexp.MustCompile(`^\s*(\S{8,})\s*$`),
+		line:  mustLazy(`^\s*(\S{8,})\s*$`),
 	},
 	{
 		what:  "Google Cloud credential",
 		match: either(baseIs("application_default_credentials.json"), pathIs(".config/gcloud/credentials.json")),
-		line:  regexp.MustCompile(`"(refresh_token|client_secret|private_key)"\s*:\s*"([^"]*)"`),
+		line:  mustLazy(`"(refresh_token|client_secret|private_key)"\s*:\s*"([^"]*)"`),
 	},
 	{
 		what:  "GitHub CLI token",
 		match: pathIs(".config/hub", ".config/gh/hosts.yml"),
-		line:  regexp.MustCompile(`^[\s-]*(oauth_token)\s*:\s*(.*)$`),
+		line:  mustLazy(`^[\s-]*(oauth_token)\s*:\s*(.*)$`),
 	},
 }
 
-var netrcPasswordRE = regexp.MustCompile(`(?:^|\s)(password|passwd)\s+(\S+)`)
+var netrcPasswordRE = mustLazy(`(?:^|\s)(password|passwd)\s+(\S+)`)
 
 // netrcPassword finds "password VALUE" anywhere on a netrc line.
 func netrcPassword(line string) (string, string, bool) {
