@@ -288,7 +288,7 @@ func (p *Proxy) serveForward(c net.Conn, br *bufio.Reader, bw *bufio.Writer, h *
 	wdone := make(chan error, 1)
 	if h.hasBody() {
 		go func() {
-			err := copyRequestBody(ubw, br, h, &bodyRead, filter)
+			err := copyRequestBody(ubw, br, h, &bodyRead, filter, p.cfg.Inject == nil)
 			var we *writeError
 			if err != nil && !errors.As(err, &we) {
 				// The client's body is truncated or malformed:
@@ -500,7 +500,9 @@ func writeRequestHead(w *bufio.Writer, h *requestHead, path, host string, upgrad
 // been read from the client, before writing it. Errors writing upstream
 // are *writeError; others come from the client (a truncated or malformed
 // body).
-func copyRequestBody(w *bufio.Writer, br *bufio.Reader, h *requestHead, bodyRead *atomic.Bool, filter func(io.Reader) io.Reader) error {
+// Trailer fields are forwarded only when keepTrailer is set: with secrets
+// configured they would reach the upstream unchecked, so they are dropped.
+func copyRequestBody(w *bufio.Writer, br *bufio.Reader, h *requestHead, bodyRead *atomic.Bool, filter func(io.Reader) io.Reader, keepTrailer bool) error {
 	if !h.chunked {
 		r := &bodyReader{r: br, n: h.contentLength, done: bodyRead}
 		_, err := copyFlush(w, w, filter(r))
@@ -518,6 +520,9 @@ func copyRequestBody(w *bufio.Writer, br *bufio.Reader, h *requestHead, bodyRead
 	bodyRead.Store(true)
 	if err := cw.Close(); err != nil {
 		return &writeError{err}
+	}
+	if !keepTrailer {
+		trailer = nil
 	}
 	writeTrailer(w, trailer, declared(h.header["Trailer"]))
 	if err := w.Flush(); err != nil {

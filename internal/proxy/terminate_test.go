@@ -324,3 +324,33 @@ func TestGateway(t *testing.T) {
 		})
 	}
 }
+
+// TestInspectedTrailerDropped: a trailer field would reach the upstream
+// after the body, unchecked; with an Injector it is dropped.
+func TestInspectedTrailerDropped(t *testing.T) {
+	te := newTermEnv(t)
+	got := make(chan http.Header, 1)
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		got <- r.Trailer
+		io.WriteString(w, "received")
+	}))
+	defer echo.Close()
+	port := portOf(t, echo.Listener.Addr().String())
+	c := dialProxy(t, te.httpAddr)
+	defer c.Close()
+	fmt.Fprintf(c, "POST http://other.example:%d/x HTTP/1.1\r\nHost: other.example:%d\r\nTransfer-Encoding: chunked\r\nTrailer: X-Data\r\n\r\n3\r\nabc\r\n0\r\nX-Data: %s\r\n\r\n", port, port, phKey)
+	resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: "POST"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	select {
+	case tr := <-got:
+		if v := tr.Get("X-Data"); v != "" {
+			t.Errorf("the upstream received trailer X-Data %q", v)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the upstream got no request")
+	}
+}
