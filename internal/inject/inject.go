@@ -108,25 +108,7 @@ func New(cfg Config) (*Injector, error) {
 // Empty reports whether the Injector has neither secrets nor limits.
 func (in *Injector) Empty() bool { return in == nil || len(in.secrets) == 0 && len(in.limits) == 0 }
 
-// Names returns the secrets' names.
-func (in *Injector) Names() []string {
-	var out []string
-	for _, s := range in.secrets {
-		out = append(out, s.Name)
-	}
-	return out
-}
 
-// Values returns name -> real value and "NAME (placeholder)" ->
-// placeholder, for a redactor.
-func (in *Injector) Values() map[string][]byte {
-	out := map[string][]byte{}
-	for _, s := range in.secrets {
-		out[s.Name] = s.Value
-		out[s.Name+" placeholder"] = s.Placeholder
-	}
-	return out
-}
 
 // Wants reports whether requests to host:port must be shown to the
 // Injector: a secret may be sent there, or a limit applies.

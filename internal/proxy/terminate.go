@@ -295,6 +295,9 @@ func (p *Proxy) forwardInspected(w http.ResponseWriter, r *http.Request, ft forw
 		deny(&inject.Denial{Rule: RuleBadRequest, Reason: "bad request target: " + err.Error()})
 		return
 	}
+	// Trailer fields would reach the upstream after the body, unchecked:
+	// they are dropped.
+	r.Trailer = nil
 	var bodyDenial atomic.Pointer[inject.Denial]
 	var up, down atomic.Int64
 	if r.Body != nil && r.Body != http.NoBody {
@@ -460,11 +463,11 @@ func (p *Proxy) ServeGateway(l net.Listener, routes []Gateway) error {
 	}
 	defer tr.CloseIdleConnections()
 	return p.serve(l, func(c net.Conn) {
-		t := &termTunnel{p: p, client: c.RemoteAddr().String()}
+		client := c.RemoteAddr().String()
 		ls := newOneConnListener(c)
 		srv := &http.Server{
 			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				p.serveGatewayRequest(w, r, routes, t.client, tr)
+				p.serveGatewayRequest(w, r, routes, client, tr)
 			}),
 			ReadHeaderTimeout: p.cfg.HeaderTimeout,
 			IdleTimeout:       p.cfg.HeaderTimeout,
