@@ -108,8 +108,6 @@ func New(cfg Config) (*Injector, error) {
 // Empty reports whether the Injector has neither secrets nor limits.
 func (in *Injector) Empty() bool { return in == nil || len(in.secrets) == 0 && len(in.limits) == 0 }
 
-
-
 // Wants reports whether requests to host:port must be shown to the
 // Injector: a secret may be sent there, or a limit applies.
 func (in *Injector) Wants(host string, port int) bool {
